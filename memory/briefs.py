@@ -1,0 +1,81 @@
+"""Read a brief from YAML and explain, in one line, anything wrong with it."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from memory.models import ASPECTS, Brief, SceneSpec
+
+MAX_BRIEF_BYTES = 256 * 1024
+
+
+class BriefError(ValueError):
+    """A brief that cannot be used; the message is one line a person can act on."""
+
+
+def _suggest(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _explain(exc: ValidationError, data: dict[str, Any]) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(part) for part in err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(err["loc"][-1])
+        known = list(SceneSpec.model_fields if "scenes" in err["loc"] else Brief.model_fields)
+        return f"unknown key {loc!r}{_suggest(key, known)}"
+    if kind == "missing":
+        return f"missing key {loc!r}"
+    if kind == "literal_error" and "formats" in err["loc"]:
+        return f"unknown format {err['input']!r} in 'formats'; use any of {', '.join(ASPECTS)}"
+    msg = err["msg"]
+    if loc:
+        return f"{loc}: {msg} (got {err.get('input')!r})" if "input" in err else f"{loc}: {msg}"
+    return msg.removeprefix("Value error, ")
+
+
+def parse_brief(data: object, *, base_dir: Path | None = None) -> Brief:
+    """Validate already-parsed brief data; relative music paths resolve against `base_dir`."""
+    if data is None or data == {}:
+        raise BriefError("the brief is empty; it needs title, story, mood, style, duration, formats, audience")
+    if not isinstance(data, dict):
+        raise BriefError(f"a brief is a mapping of keys to values, not a {type(data).__name__}")
+    if isinstance(data.get("formats"), str):
+        data = {**data, "formats": [data["formats"]]}
+    try:
+        brief = Brief.model_validate(data)
+    except ValidationError as exc:
+        raise BriefError(_explain(exc, data).replace("\n", " ")) from None
+    if brief.music is not None:
+        music = brief.music if brief.music.is_absolute() or base_dir is None else base_dir / brief.music
+        if not music.is_file():
+            raise BriefError(f"music file not found: {music}")
+        brief = brief.model_copy(update={"music": music.resolve()})
+    return brief
+
+
+def load_brief(path: Path) -> Brief:
+    """Load and validate a YAML brief file."""
+    if not path.is_file():
+        raise BriefError(f"no brief file at {path}")
+    size = path.stat().st_size
+    if size > MAX_BRIEF_BYTES:
+        raise BriefError(f"{path} is {size} bytes; a brief is at most {MAX_BRIEF_BYTES} bytes")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BriefError(f"{path} is not a text file (YAML expected)") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise BriefError(f"{path} is not valid YAML{where}") from None
+    return parse_brief(data, base_dir=path.parent)

@@ -1,0 +1,252 @@
+"""The production record: every object reelforge plans, pays for, renders or exports.
+
+Pure data. Nothing here touches the network or the disk; the store persists these models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Aspect = Literal["9:16", "16:9", "1:1"]
+ASPECTS: tuple[Aspect, ...] = ("9:16", "16:9", "1:1")
+EXPORT_SIZES: dict[str, tuple[int, int]] = {
+    "9:16": (1080, 1920),
+    "16:9": (1920, 1080),
+    "1:1": (1080, 1080),
+}
+PROVIDER_IDS: tuple[str, ...] = ("veo", "kling", "runway", "luma", "pika", "animatic")
+
+MAX_BRIEF_DURATION_S = 600.0
+MAX_SCENES = 40
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def aspect_tag(aspect: str) -> str:
+    """`9:16` -> `9x16`, the form used in file names."""
+    return aspect.replace(":", "x")
+
+
+def stable_hash(payload: Any) -> str:
+    """A short content hash of JSON-able data: the key that makes artifacts reusable."""
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# --------------------------------------------------------------------------- brief
+
+
+class SceneSpec(Strict):
+    """A scene as a person writes it in a brief."""
+
+    description: str = Field(min_length=1, max_length=2000)
+    duration: float | None = Field(default=None, gt=0, le=120)
+    dialogue: str | None = Field(default=None, max_length=2000)
+    camera: str | None = Field(default=None, max_length=200)
+    provider: str | None = Field(default=None, description="Override the routed provider.")
+
+    @field_validator("description")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, v: str | None) -> str | None:
+        if v is not None and v not in PROVIDER_IDS:
+            raise ValueError(f"unknown provider {v!r}; use one of {', '.join(PROVIDER_IDS)}")
+        return v
+
+
+class Brief(Strict):
+    """What the video is: the interview's result or a YAML brief file."""
+
+    title: str = Field(min_length=1, max_length=200)
+    story: str = Field(min_length=1, max_length=5000)
+    mood: str = Field(min_length=1, max_length=200)
+    style: str = Field(min_length=1, max_length=300)
+    duration: float = Field(gt=0, le=MAX_BRIEF_DURATION_S, description="Seconds.")
+    formats: list[Aspect] = Field(min_length=1)
+    audience: str = Field(min_length=1, max_length=300)
+    platform: str | None = Field(default=None, max_length=100)
+    music: Path | None = None
+    scenes: list[SceneSpec] | None = Field(default=None, max_length=MAX_SCENES)
+
+    @field_validator("formats")
+    @classmethod
+    def _dedupe_formats(cls, v: list[Aspect]) -> list[Aspect]:
+        return list(dict.fromkeys(v))
+
+    @model_validator(mode="after")
+    def _scene_durations_fit(self) -> Brief:
+        if self.scenes:
+            given = sum(s.duration or 0 for s in self.scenes)
+            if given > self.duration + 0.01:
+                raise ValueError(
+                    f"scene durations add up to {given:g}s, more than the brief's {self.duration:g}s"
+                )
+        return self
+
+
+# --------------------------------------------------------------------------- plan
+
+
+class PromptComponents(Strict):
+    """The eight components of a professional video prompt; empty means unknown."""
+
+    subject: str = ""
+    environment: str = ""
+    camera_movement: str = ""
+    lighting: str = ""
+    style: str = ""
+    realism: str = ""
+    motion_detail: str = ""
+    emotional_tone: str = ""
+
+    def missing(self) -> list[str]:
+        return [name for name, value in self.model_dump().items() if not str(value).strip()]
+
+
+class Shot(Strict):
+    id: str
+    scene_index: int
+    index: int
+    kind: Literal["live", "title"] = "live"
+    description: str
+    components: PromptComponents
+    duration: float = Field(gt=0)
+    aspect: Aspect
+    dialogue: str | None = None
+    text_overlay: str | None = None
+    reference_ids: list[str] = Field(default_factory=list)
+    preferred_provider: str
+    preferred_reason: str
+    provider: str
+    provider_reason: str
+    model: str | None = None
+    override: str | None = None
+    prompt: str = ""
+    reframe: Literal["crop", "pad"] = "crop"
+    subject_x: float = Field(default=0.5, ge=0, le=1)
+
+
+class Scene(Strict):
+    index: int
+    description: str
+    duration: float = Field(gt=0)
+    dialogue: str | None = None
+    shots: list[Shot] = Field(default_factory=list)
+
+
+class Grade(Strict):
+    """A colour grade applied at assembly: free to change, no re-render."""
+
+    name: str = "neutral"
+    brightness: float = Field(default=0.0, ge=-1, le=1)
+    contrast: float = Field(default=1.0, ge=0, le=3)
+    saturation: float = Field(default=1.0, ge=0, le=3)
+    temperature: float = Field(default=0.0, ge=-1, le=1, description="-1 cool .. +1 warm")
+
+
+# --------------------------------------------------------------------------- takes and spend
+
+
+class TakeStatus(StrEnum):
+    PLANNED = "planned"
+    SUBMITTED = "submitted"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class Take(Strict):
+    id: str
+    project_id: str
+    shot_id: str
+    provider: str
+    model: str | None = None
+    job_id: str | None = None
+    seed: int
+    input_hash: str
+    status: TakeStatus = TakeStatus.PLANNED
+    cost_usd: float = 0.0
+    file: Path | None = None
+    qc_notes: list[str] = Field(default_factory=list)
+    score: float | None = None
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SpendEntry(Strict):
+    project_id: str
+    kind: Literal["estimate", "approval", "rejection", "submit", "refund"]
+    amount_usd: float
+    provider: str | None = None
+    job_id: str | None = None
+    take_id: str | None = None
+    note: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Reference(Strict):
+    id: str
+    kind: Literal["character", "environment", "style", "prop", "wardrobe"]
+    name: str
+    description: str = ""
+    file: Path | None = None
+    sha256: str | None = None
+    project_id: str | None = None
+
+
+# --------------------------------------------------------------------------- project and revisions
+
+
+class Production(Strict):
+    """Everything one revision of a project holds; a revision is an immutable snapshot of this."""
+
+    brief: Brief
+    scenes: list[Scene] = Field(default_factory=list)
+    grade: Grade = Field(default_factory=Grade)
+    picks: dict[str, str] = Field(default_factory=dict, description="shot id -> take id")
+    master: Path | None = None
+    exports: list[Path] = Field(default_factory=list)
+
+    def shots(self) -> list[Shot]:
+        return [shot for scene in self.scenes for shot in scene.shots]
+
+    def shot(self, shot_id: str) -> Shot:
+        for shot in self.shots():
+            if shot.id == shot_id:
+                return shot
+        raise KeyError(shot_id)
+
+
+class Revision(Strict):
+    project_id: str
+    number: int
+    note: str
+    production: Production
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Project(Strict):
+    id: str
+    slug: str
+    title: str
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,244 @@
+"""SQLite project store: projects, append-only revisions, takes and the spend ledger.
+
+Revisions are never overwritten: every change to a production is a new row. Takes are job records
+whose status moves forward (planned -> submitted -> succeeded/failed); spend entries are append-only.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from memory.models import Production, Project, Revision, SpendEntry, Take, TakeStatus, utcnow
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS projects (
+    id TEXT PRIMARY KEY,
+    slug TEXT NOT NULL,
+    title TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revisions (
+    project_id TEXT NOT NULL REFERENCES projects(id),
+    number INTEGER NOT NULL,
+    note TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    production TEXT NOT NULL,
+    PRIMARY KEY (project_id, number)
+);
+CREATE TABLE IF NOT EXISTS takes (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL REFERENCES projects(id),
+    shot_id TEXT NOT NULL,
+    input_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS takes_by_hash ON takes(input_hash);
+CREATE INDEX IF NOT EXISTS takes_by_project ON takes(project_id, shot_id);
+CREATE TABLE IF NOT EXISTS spend (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    amount_usd REAL NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+
+class ProjectNotFound(LookupError):
+    pass
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:max_len].strip("-") or "untitled"
+
+
+class ProjectStore:
+    """One SQLite file under the data dir. Safe for one process with several threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- projects ---------------------------------------------------------------------------
+
+    def create_project(self, title: str, production: Production, note: str) -> Project:
+        """Create a project with its first revision, atomically."""
+        slug = slugify(title)
+        project = Project(id=f"{slug}-{secrets.token_hex(3)}", slug=slug, title=title)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO projects VALUES (?, ?, ?, ?)",
+                (project.id, project.slug, project.title, project.created_at.isoformat()),
+            )
+            self._insert_revision(db, project.id, 1, note, production)
+        return project
+
+    def list_projects(self) -> list[tuple[Project, int]]:
+        rows = self._db.execute(
+            "SELECT p.id, p.slug, p.title, p.created_at, MAX(r.number) FROM projects p "
+            "JOIN revisions r ON r.project_id = p.id GROUP BY p.id ORDER BY p.created_at"
+        ).fetchall()
+        return [
+            (Project(id=r[0], slug=r[1], title=r[2], created_at=r[3]), int(r[4])) for r in rows
+        ]
+
+    def get_project(self, ref: str) -> Project:
+        """Find a project by id, unique id prefix, or slug (the newest with that slug)."""
+        rows = self._db.execute(
+            "SELECT id, slug, title, created_at FROM projects WHERE id = ? OR slug = ? "
+            "OR id LIKE ? ORDER BY (id = ?) DESC, created_at DESC",
+            (ref, ref, ref.replace("%", "") + "%", ref),
+        ).fetchall()
+        if not rows:
+            raise ProjectNotFound(f"no project {ref!r}; `reelforge projects` lists them")
+        exact = [r for r in rows if r[0] == ref or r[1] == ref]
+        if not exact and len(rows) > 1:
+            ids = ", ".join(r[0] for r in rows[:5])
+            raise ProjectNotFound(f"{ref!r} matches several projects: {ids}")
+        r = (exact or rows)[0]
+        return Project(id=r[0], slug=r[1], title=r[2], created_at=r[3])
+
+    # -- revisions --------------------------------------------------------------------------
+
+    def _insert_revision(
+        self, db: sqlite3.Connection, project_id: str, number: int, note: str, prod: Production
+    ) -> Revision:
+        rev = Revision(project_id=project_id, number=number, note=note, production=prod)
+        db.execute(
+            "INSERT INTO revisions VALUES (?, ?, ?, ?, ?)",
+            (project_id, number, note, rev.created_at.isoformat(), prod.model_dump_json()),
+        )
+        return rev
+
+    def add_revision(self, project_id: str, production: Production, note: str) -> Revision:
+        with self.transaction() as db:
+            (last,) = db.execute(
+                "SELECT COALESCE(MAX(number), 0) FROM revisions WHERE project_id = ?",
+                (project_id,),
+            ).fetchone()
+            return self._insert_revision(db, project_id, int(last) + 1, note, production)
+
+    def revisions(self, project_id: str) -> list[Revision]:
+        rows = self._db.execute(
+            "SELECT number, note, created_at, production FROM revisions "
+            "WHERE project_id = ? ORDER BY number",
+            (project_id,),
+        ).fetchall()
+        return [
+            Revision(
+                project_id=project_id,
+                number=r[0],
+                note=r[1],
+                created_at=r[2],
+                production=Production.model_validate_json(r[3]),
+            )
+            for r in rows
+        ]
+
+    def latest(self, project_id: str) -> Revision:
+        revs = self.revisions(project_id)
+        if not revs:
+            raise ProjectNotFound(f"project {project_id!r} has no revisions")
+        return revs[-1]
+
+    # -- takes ------------------------------------------------------------------------------
+
+    def save_take(self, take: Take) -> None:
+        self._db.execute(
+            "INSERT INTO takes VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "status = excluded.status, body = excluded.body, updated_at = excluded.updated_at",
+            (
+                take.id,
+                take.project_id,
+                take.shot_id,
+                take.input_hash,
+                take.status.value,
+                take.model_dump_json(),
+                utcnow().isoformat(),
+            ),
+        )
+
+    def takes(self, project_id: str, shot_id: str | None = None) -> list[Take]:
+        if shot_id is None:
+            rows = self._db.execute(
+                "SELECT body FROM takes WHERE project_id = ? ORDER BY rowid", (project_id,)
+            ).fetchall()
+        else:
+            rows = self._db.execute(
+                "SELECT body FROM takes WHERE project_id = ? AND shot_id = ? ORDER BY rowid",
+                (project_id, shot_id),
+            ).fetchall()
+        return [Take.model_validate_json(r[0]) for r in rows]
+
+    def take(self, take_id: str) -> Take:
+        row = self._db.execute("SELECT body FROM takes WHERE id = ?", (take_id,)).fetchone()
+        if row is None:
+            raise KeyError(take_id)
+        return Take.model_validate_json(row[0])
+
+    def find_take_by_hash(self, input_hash: str) -> Take | None:
+        """The newest successful take for these exact inputs, from any project."""
+        rows = self._db.execute(
+            "SELECT body FROM takes WHERE input_hash = ? AND status = ? ORDER BY rowid DESC",
+            (input_hash, TakeStatus.SUCCEEDED.value),
+        ).fetchall()
+        for (body,) in rows:
+            take = Take.model_validate_json(body)
+            if take.file is not None and take.file.exists():
+                return take
+        return None
+
+    # -- spend ------------------------------------------------------------------------------
+
+    def record_spend(self, entry: SpendEntry) -> None:
+        self._db.execute(
+            "INSERT INTO spend (project_id, kind, amount_usd, body, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                entry.project_id,
+                entry.kind,
+                entry.amount_usd,
+                entry.model_dump_json(),
+                entry.created_at.isoformat(),
+            ),
+        )
+
+    def spend(self, project_id: str) -> list[SpendEntry]:
+        rows = self._db.execute(
+            "SELECT body FROM spend WHERE project_id = ? ORDER BY seq", (project_id,)
+        ).fetchall()
+        return [SpendEntry.model_validate_json(r[0]) for r in rows]
+
+    def total_spend(self, project_id: str) -> float:
+        (total,) = self._db.execute(
+            "SELECT COALESCE(SUM(CASE kind WHEN 'submit' THEN amount_usd "
+            "WHEN 'refund' THEN -amount_usd ELSE 0 END), 0) FROM spend WHERE project_id = ?",
+            (project_id,),
+        ).fetchone()
+        return float(total)

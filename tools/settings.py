@@ -1,0 +1,58 @@
+"""Typed settings from the environment (prefix REELFORGE_), built once at the edge."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "reelforge"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="REELFORGE_", env_file=".env", env_ignore_empty=True, extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    ffmpeg: str | None = Field(default=None, description="ffmpeg binary; default: imageio-ffmpeg's")
+    takes: int = Field(default=1, ge=1, le=20, description="Takes per shot when not given.")
+    budget_usd: float | None = Field(default=None, ge=0, description="Hard spend cap per run.")
+    approve_above_usd: float = Field(default=0.0, ge=0)
+    render_concurrency: int = Field(default=2, ge=1, le=32, description="Parallel ffmpeg jobs.")
+
+    gemini_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    )
+    kling_access_key: SecretStr | None = Field(default=None, validation_alias="KLING_ACCESS_KEY")
+    kling_secret_key: SecretStr | None = Field(default=None, validation_alias="KLING_SECRET_KEY")
+    runwayml_api_secret: SecretStr | None = Field(
+        default=None, validation_alias="RUNWAYML_API_SECRET"
+    )
+    lumaai_api_key: SecretStr | None = Field(default=None, validation_alias="LUMAAI_API_KEY")
+    fal_key: SecretStr | None = Field(default=None, validation_alias="FAL_KEY")
+
+    def env_present(self, name: str) -> bool:
+        field = {
+            "GEMINI_API_KEY": "gemini_api_key",
+            "GOOGLE_API_KEY": "gemini_api_key",
+            "KLING_ACCESS_KEY": "kling_access_key",
+            "KLING_SECRET_KEY": "kling_secret_key",
+            "RUNWAYML_API_SECRET": "runwayml_api_secret",
+            "LUMAAI_API_KEY": "lumaai_api_key",
+            "FAL_KEY": "fal_key",
+        }.get(name)
+        return field is not None and getattr(self, field) is not None
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "reelforge.db"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
