@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -23,8 +22,9 @@ def _suggest(key: str, known: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _explain(exc: ValidationError, data: dict[str, Any]) -> str:
-    err = exc.errors()[0]
+def _explain(exc: ValidationError) -> str:
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = ".".join(str(part) for part in err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -44,7 +44,9 @@ def _explain(exc: ValidationError, data: dict[str, Any]) -> str:
 def parse_brief(data: object, *, base_dir: Path | None = None) -> Brief:
     """Validate already-parsed brief data; relative music paths resolve against `base_dir`."""
     if data is None or data == {}:
-        raise BriefError("the brief is empty; it needs title, story, mood, style, duration, formats, audience")
+        raise BriefError(
+            "the brief is empty; it needs title, story, mood, style, duration, formats, audience"
+        )
     if not isinstance(data, dict):
         raise BriefError(f"a brief is a mapping of keys to values, not a {type(data).__name__}")
     if isinstance(data.get("formats"), str):
@@ -52,9 +54,11 @@ def parse_brief(data: object, *, base_dir: Path | None = None) -> Brief:
     try:
         brief = Brief.model_validate(data)
     except ValidationError as exc:
-        raise BriefError(_explain(exc, data).replace("\n", " ")) from None
+        raise BriefError(_explain(exc).replace("\n", " ")) from None
     if brief.music is not None:
-        music = brief.music if brief.music.is_absolute() or base_dir is None else base_dir / brief.music
+        music = (
+            brief.music if brief.music.is_absolute() or base_dir is None else base_dir / brief.music
+        )
         if not music.is_file():
             raise BriefError(f"music file not found: {music}")
         brief = brief.model_copy(update={"music": music.resolve()})

@@ -1,6 +1,8 @@
 """SQLite project store: projects, append-only revisions, takes and the spend ledger.
 
-Revisions are never overwritten: every change to a production is a new row. Takes are job records
+A project has one working copy (the production being worked on, saved as work happens so a crash
+loses nothing) and committed revisions, which are never overwritten: every finished change is a new
+row. Takes are job records
 whose status moves forward (planned -> submitted -> succeeded/failed); spend entries are append-only.
 """
 
@@ -20,7 +22,8 @@ CREATE TABLE IF NOT EXISTS projects (
     id TEXT PRIMARY KEY,
     slug TEXT NOT NULL,
     title TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    working TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS revisions (
     project_id TEXT NOT NULL REFERENCES projects(id),
@@ -87,26 +90,43 @@ class ProjectStore:
 
     # -- projects ---------------------------------------------------------------------------
 
-    def create_project(self, title: str, production: Production, note: str) -> Project:
-        """Create a project with its first revision, atomically."""
+    def create_project(self, title: str, production: Production) -> Project:
+        """Create a project whose working copy is `production`; it has no revision yet."""
         slug = slugify(title)
         project = Project(id=f"{slug}-{secrets.token_hex(3)}", slug=slug, title=title)
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO projects VALUES (?, ?, ?, ?)",
-                (project.id, project.slug, project.title, project.created_at.isoformat()),
-            )
-            self._insert_revision(db, project.id, 1, note, production)
+        self._db.execute(
+            "INSERT INTO projects VALUES (?, ?, ?, ?, ?)",
+            (
+                project.id,
+                project.slug,
+                project.title,
+                project.created_at.isoformat(),
+                production.model_dump_json(),
+            ),
+        )
         return project
 
     def list_projects(self) -> list[tuple[Project, int]]:
+        """Every project with its number of revisions, oldest first."""
         rows = self._db.execute(
-            "SELECT p.id, p.slug, p.title, p.created_at, MAX(r.number) FROM projects p "
-            "JOIN revisions r ON r.project_id = p.id GROUP BY p.id ORDER BY p.created_at"
+            "SELECT p.id, p.slug, p.title, p.created_at, COUNT(r.number) FROM projects p "
+            "LEFT JOIN revisions r ON r.project_id = p.id GROUP BY p.id ORDER BY p.created_at"
         ).fetchall()
-        return [
-            (Project(id=r[0], slug=r[1], title=r[2], created_at=r[3]), int(r[4])) for r in rows
-        ]
+        return [(Project(id=r[0], slug=r[1], title=r[2], created_at=r[3]), int(r[4])) for r in rows]
+
+    def working(self, project_id: str) -> Production:
+        row = self._db.execute(
+            "SELECT working FROM projects WHERE id = ?", (project_id,)
+        ).fetchone()
+        if row is None:
+            raise ProjectNotFound(f"no project {project_id!r}")
+        return Production.model_validate_json(row[0])
+
+    def save_working(self, project_id: str, production: Production) -> None:
+        self._db.execute(
+            "UPDATE projects SET working = ? WHERE id = ?",
+            (production.model_dump_json(), project_id),
+        )
 
     def get_project(self, ref: str) -> Project:
         """Find a project by id, unique id prefix, or slug (the newest with that slug)."""
@@ -136,12 +156,17 @@ class ProjectStore:
         )
         return rev
 
-    def add_revision(self, project_id: str, production: Production, note: str) -> Revision:
+    def commit(self, project_id: str, production: Production, note: str) -> Revision:
+        """Record `production` as the project's next revision (and its working copy)."""
         with self.transaction() as db:
             (last,) = db.execute(
                 "SELECT COALESCE(MAX(number), 0) FROM revisions WHERE project_id = ?",
                 (project_id,),
             ).fetchone()
+            db.execute(
+                "UPDATE projects SET working = ? WHERE id = ?",
+                (production.model_dump_json(), project_id),
+            )
             return self._insert_revision(db, project_id, int(last) + 1, note, production)
 
     def revisions(self, project_id: str) -> list[Revision]:
@@ -161,11 +186,9 @@ class ProjectStore:
             for r in rows
         ]
 
-    def latest(self, project_id: str) -> Revision:
+    def latest(self, project_id: str) -> Revision | None:
         revs = self.revisions(project_id)
-        if not revs:
-            raise ProjectNotFound(f"project {project_id!r} has no revisions")
-        return revs[-1]
+        return revs[-1] if revs else None
 
     # -- takes ------------------------------------------------------------------------------
 

@@ -1,0 +1,34 @@
+# The two README commands: `make demo` and `make test`. Both create .venv and install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	rm -rf out/demo
+	REELFORGE_DATA_DIR=$${REELFORGE_DATA_DIR:-$(CURDIR)/.data} $(BIN)/reelforge plan examples/rooftop-sunset.yaml
+	REELFORGE_DATA_DIR=$${REELFORGE_DATA_DIR:-$(CURDIR)/.data} $(BIN)/reelforge make examples/rooftop-sunset.yaml --out out/demo
+	@ls -l out/demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) out .data .mypy_cache .ruff_cache .pytest_cache

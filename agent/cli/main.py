@@ -1,0 +1,335 @@
+"""`reelforge` command line. Results on stdout, progress on stderr, one-line errors with exit 2.
+
+Heavy modules are imported inside the commands so `reelforge --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from memory.models import Brief, Production
+    from tools.production import Services
+
+app = typer.Typer(
+    name="reelforge",
+    help="From a vague idea to a finished AI video. Start with: reelforge plan BRIEF.yaml",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """One line on stderr, then exit: the shape of every error a person sees."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _services() -> Services:
+    from pydantic import ValidationError
+
+    from tools.production import Services
+    from tools.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        fail(f"setting REELFORGE_{str(err['loc'][0]).upper()}: {err['msg']}")
+    return Services.open(settings)
+
+
+def _load_brief(path: Path) -> Brief:
+    from memory.briefs import BriefError, load_brief
+
+    try:
+        return load_brief(path)
+    except BriefError as exc:
+        fail(f"{path}: {exc}")
+
+
+def _parse_overrides(values: list[str]) -> dict[str, str]:
+    from tools.providers.registry import UnknownProvider, check_provider_id
+
+    out: dict[str, str] = {}
+    for value in values:
+        target, sep, provider = value.partition("=")
+        if not sep or not target or not provider:
+            fail(f"--provider takes SHOT=PROVIDER (e.g. 2=luma or 1.1=veo), got {value!r}")
+        try:
+            out[target.strip()] = check_provider_id(provider.strip())
+        except UnknownProvider as exc:
+            fail(str(exc))
+    return out
+
+
+def _plan(brief: Brief, services: Services, overrides: dict[str, str]) -> Production:
+    from tools.planner import PlanError
+    from tools.production import plan
+    from tools.providers.registry import UnknownProvider
+
+    try:
+        return plan(brief, services, overrides)
+    except (PlanError, UnknownProvider) as exc:
+        fail(str(exc))
+
+
+def plan_json(production: Production, takes: int) -> dict[str, Any]:
+    from tools.production import estimate_shot
+
+    scenes = []
+    total_cost = total_time = 0.0
+    for scene in production.scenes:
+        shots = []
+        for shot in scene.shots:
+            est = estimate_shot(shot, takes)
+            total_cost += est.cost_usd
+            total_time = max(total_time, est.seconds)
+            shots.append(
+                {
+                    "id": shot.id,
+                    "duration": shot.duration,
+                    "aspect": shot.aspect,
+                    "preferred_provider": shot.preferred_provider,
+                    "preferred_reason": shot.preferred_reason,
+                    "provider": shot.provider,
+                    "model": shot.model,
+                    "reason": shot.provider_reason,
+                    "prompt": shot.prompt,
+                    "components": shot.components.model_dump(),
+                    "missing_components": shot.components.missing(),
+                    "reframe": shot.reframe,
+                    "estimated_cost_usd": est.cost_usd,
+                    "estimated_seconds": est.seconds,
+                }
+            )
+        scenes.append(
+            {
+                "index": scene.index,
+                "description": scene.description,
+                "duration": scene.duration,
+                "dialogue": scene.dialogue,
+                "shots": shots,
+            }
+        )
+    return {
+        "title": production.brief.title,
+        "duration": sum(s.duration for s in production.scenes),
+        "formats": production.brief.formats,
+        "takes_per_shot": takes,
+        "estimated_cost_usd": round(total_cost, 4),
+        "estimated_seconds": round(total_time, 1),
+        "scenes": scenes,
+    }
+
+
+def _print_plan(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{data['title']}: {data['duration']:g}s, {', '.join(data['formats'])}")
+    for col in ("shot", "s", "provider", "why", "prompt", "missing", "est. $"):
+        table.add_column(col, overflow="fold")
+    for scene in data["scenes"]:
+        for shot in scene["shots"]:
+            used = shot["provider"]
+            pref = shot["preferred_provider"]
+            who = used if used == pref else f"{used} (prefers {pref})"
+            why = shot["preferred_reason"] + ("" if used == pref else f"; {shot['reason']}")
+            table.add_row(
+                shot["id"],
+                f"{shot['duration']:g}",
+                who,
+                why,
+                shot["prompt"],
+                ", ".join(shot["missing_components"]) or "-",
+                f"{shot['estimated_cost_usd']:.2f}",
+            )
+    console.print(table)
+    console.print(
+        f"Estimated: ${data['estimated_cost_usd']:.2f} for {data['takes_per_shot']} take(s) "
+        f"per shot, about {data['estimated_seconds']:.0f}s of rendering."
+    )
+
+
+TakesOpt = Annotated[
+    int | None, typer.Option("--takes", "-n", min=1, max=20, help="Takes per shot (1-20).")
+]
+ProviderOpt = Annotated[
+    list[str] | None,
+    typer.Option("--provider", "-p", help="Override a shot's provider: SHOT=ID, e.g. 2=luma."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+
+
+@app.command("plan")
+def plan_cmd(
+    brief_path: Annotated[Path, typer.Argument(metavar="BRIEF", help="A YAML brief.")],
+    takes: TakesOpt = None,
+    provider: ProviderOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Scenes, shots, provider per shot with the reason, prompts, cost. Spends nothing."""
+    brief = _load_brief(brief_path)
+    services = _services()
+    try:
+        production = _plan(brief, services, _parse_overrides(provider or []))
+        data = plan_json(production, takes or services.settings.takes)
+    finally:
+        services.store.close()
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        _print_plan(data)
+
+
+@app.command("make")
+def make_cmd(
+    brief_path: Annotated[Path, typer.Argument(metavar="BRIEF", help="A YAML brief.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where the exports go.")] = None,
+    takes: TakesOpt = None,
+    provider: ProviderOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The whole pipeline: plan, takes, pick, assemble, audio, export every format."""
+    from agent.cli.progress import RichReporter
+    from tools.post.runner import FFmpegError, FFmpegNotFound
+    from tools.production import ProductionError, make
+
+    brief = _load_brief(brief_path)
+    services = _services()
+    overrides = _parse_overrides(provider or [])
+    _plan(brief, services, overrides)  # fails fast, before anything is written
+    n = takes or services.settings.takes
+
+    async def go() -> tuple[Any, Any, float]:
+        with RichReporter() as reporter:
+            try:
+                project, revision = await make(
+                    brief,
+                    services,
+                    takes=n,
+                    out_dir=out,
+                    overrides=overrides,
+                    reporter=reporter,
+                    note=f"made from {brief_path.name}",
+                )
+                return project, revision, services.store.total_spend(project.id)
+            finally:
+                await services.aclose()
+
+    try:
+        project, revision, spend = asyncio.run(go())
+    except (ProductionError, FFmpegError, FFmpegNotFound) as exc:
+        fail(str(exc) if _debug() else str(exc).splitlines()[0], EXIT_FAILED)
+    exports = [str(p) for p in revision.production.exports]
+    if as_json:
+        typer.echo(json.dumps({"project_id": project.id, "exports": exports, "spend_usd": spend}))
+    else:
+        typer.echo(f"project {project.id} (revision {revision.number}), spent ${spend:.2f}")
+        for path in exports:
+            typer.echo(path)
+
+
+@app.command("projects")
+def projects_cmd(as_json: JsonOpt = False) -> None:
+    """Every project: id, title, revisions."""
+    services = _services()
+    try:
+        rows = services.store.list_projects()
+    finally:
+        services.store.close()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "project_id": p.id,
+                        "title": p.title,
+                        "revisions": n,
+                        "created_at": p.created_at.isoformat(),
+                    }
+                    for p, n in rows
+                ]
+            )
+        )
+        return
+    if not rows:
+        typer.echo("no projects yet: `reelforge make BRIEF.yaml` starts one")
+    for p, n in rows:
+        typer.echo(f"{p.id}\t{n} revision(s)\t{p.title}")
+
+
+@app.command("show")
+def show_cmd(
+    project_ref: Annotated[str, typer.Argument(metavar="PROJECT", help="Id, id prefix or slug.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """A project's latest revision: scenes, picks, exports, spend."""
+    from memory.store import ProjectNotFound
+
+    services = _services()
+    try:
+        try:
+            project = services.store.get_project(project_ref)
+        except ProjectNotFound as exc:
+            fail(str(exc))
+        revisions = services.store.revisions(project.id)
+        production = revisions[-1].production if revisions else services.store.working(project.id)
+        spend = services.store.total_spend(project.id)
+    finally:
+        services.store.close()
+    data: dict[str, Any] = {
+        "project_id": project.id,
+        "title": project.title,
+        "revisions": len(revisions),
+        "revision_notes": [r.note for r in revisions],
+        "exports": [str(p) for p in production.exports],
+        "master": str(production.master) if production.master else None,
+        "grade": production.grade.model_dump(),
+        "spend_usd": spend,
+        "shots": [
+            {
+                "id": s.id,
+                "provider": s.provider,
+                "take": production.picks.get(s.id),
+                "prompt": s.prompt,
+            }
+            for s in production.shots()
+        ],
+    }
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(f"{project.id}: {project.title}")
+    typer.echo(f"revisions: {len(revisions)}; spent ${spend:.2f}")
+    for shot in data["shots"]:
+        typer.echo(f"  shot {shot['id']}: {shot['provider']}, take {shot['take'] or '-'}")
+    for path in data["exports"]:
+        typer.echo(f"  {path}")
+
+
+def _debug() -> bool:
+    return os.environ.get("REELFORGE_DEBUG", "") not in ("", "0")
+
+
+def run() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
