@@ -7,10 +7,13 @@ machine-readable progress, enforces a timeout and keeps stderr on failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import os
 import shlex
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from functools import cache
 
@@ -76,6 +79,7 @@ async def arun(
     """Run ffmpeg with builder args; return its stderr. Raises FFmpegError on any failure."""
     cmd = command(args, ffmpeg)
     log.debug("ffmpeg: %s", shlex.join(cmd))
+    started = time.time()
     proc = await asyncio.create_subprocess_exec(
         *cmd,
         stdin=asyncio.subprocess.DEVNULL,
@@ -103,26 +107,34 @@ async def arun(
             while size > STDERR_KEEP and len(err_chunks) > 1:
                 size -= len(err_chunks.pop(0))
 
+    work = asyncio.gather(read_progress(), read_stderr(), proc.wait())
     try:
-        await asyncio.wait_for(
-            asyncio.gather(read_progress(), read_stderr(), proc.wait()), timeout=timeout_s
-        )
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        stderr = b"".join(err_chunks).decode(errors="replace")
-        raise FFmpegError(cmd, None, stderr, f"ffmpeg timed out after {timeout_s:g}s") from None
-    except asyncio.CancelledError:
+        await asyncio.wait_for(asyncio.shield(work), timeout=timeout_s)
+    except (TimeoutError, asyncio.CancelledError) as exc:
         if proc.returncode is None:
             proc.kill()
-            await proc.wait()
-        raise
+        with contextlib.suppress(BaseException):
+            await work
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        stderr = b"".join(err_chunks).decode(errors="replace")
+        raise FFmpegError(cmd, None, stderr, f"ffmpeg timed out after {timeout_s:g}s") from None
     stderr = b"".join(err_chunks).decode(errors="replace")
+    _log_command(cmd, started)
     if proc.returncode != 0:
         raise FFmpegError(cmd, proc.returncode, stderr)
     if on_progress:
         on_progress(1.0)
     return stderr
+
+
+def _log_command(cmd: list[str], started: float) -> None:
+    """REELFORGE_FFMPEG_LOG: append each command with its timing, for `make bench` replays."""
+    path = os.environ.get("REELFORGE_FFMPEG_LOG")
+    if path:
+        entry = {"argv": cmd, "start": started, "end": time.time()}
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
 
 
 def run(args: Sequence[str], **kwargs: object) -> str:
