@@ -79,7 +79,7 @@ def plan(brief: Brief, services: Services, overrides: dict[str, str] | None = No
     )
 
 
-def export_paths(out_dir: Path, slug: str, formats: list[Aspect]) -> dict[Aspect, Path]:
+def export_paths(out_dir: Path, slug: str, formats: list[Aspect]) -> dict[str, Path]:
     return {fmt: out_dir / f"{slug}-{aspect_tag(fmt)}.mp4" for fmt in formats}
 
 
@@ -132,30 +132,20 @@ async def assemble_and_export(
     step: Callable[[str, float], None] = _noop_step,
 ) -> Production:
     """Cut the picked takes into a master, lay and level the audio, export every format."""
-    from tools.post.builders import ClipSpec, SegmentSpec
-    from tools.post.finish import finish
+    from tools.post.builders import ClipSpec
+    from tools.post.finish import finish, segments_from_shots
 
     clips: list[ClipSpec] = []
-    segments: list[SegmentSpec] = []
-    start = 0.0
     for shot in production.shots():
         take = services.store.take(production.picks[shot.id])
-        assert take.file is not None
-        clips.append(ClipSpec(path=take.file, duration=shot.duration))
-        segments.append(
-            SegmentSpec(
-                start_s=start,
-                end_s=start + shot.duration,
-                mode=shot.reframe,
-                subject_x=shot.subject_x,
-            )
-        )
-        start += shot.duration
+        if take.file is None or not take.file.exists():
+            raise ProductionError(f"the picked take {take.id} of shot {shot.id} has no file")
+        clips.append(ClipSpec(path=take.file, duration_s=shot.duration))
     exports = export_paths(out_dir, project.slug, production.brief.formats)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = await finish(
         clips,
-        segments,
+        segments_from_shots(production.shots()),
         work_dir=services.settings.media_dir / "work" / project.id,
         exports=exports,
         master_aspect=production.scenes[0].shots[0].aspect,

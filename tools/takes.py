@@ -71,7 +71,7 @@ def quality_check(path: Path, request: GenerationRequest) -> tuple[float, list[s
         score -= 0.4
         notes.append(f"duration {info.duration_s:.2f}s, asked {request.duration:g}s")
     w, h = (int(x) for x in request.aspect.split(":"))
-    if info.width and abs(info.width / info.height - w / h) > 0.02:
+    if info.width and info.height and abs(info.width / info.height - w / h) > 0.02:
         score -= 0.4
         notes.append(f"aspect {info.width}x{info.height}, asked {request.aspect}")
     luma = mean_luma(path)

@@ -1,0 +1,296 @@
+"""Finishing: master -> audio bed -> loudness -> every delivery format, through the one runner.
+
+Intermediates live in `work_dir`, named by a hash of their inputs, and are reused when present;
+every file is written under a temporary name and renamed when ffmpeg succeeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from memory.models import EXPORT_SIZES, Grade, Shot, stable_hash
+from tools.post import builders as b
+from tools.post.probe import probe
+from tools.post.runner import arun
+
+log = logging.getLogger(__name__)
+
+StepProgress = Callable[[str, float], None]
+STEPS = ("master", "audio", "loudness", "export")
+_CACHE_VERSION = 1
+_GAIN_ROUNDS = 4
+_MAX_GAIN_DB = 40.0
+
+
+class FinishError(RuntimeError):
+    """Finishing cannot proceed with these inputs (e.g. a silent music file)."""
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """The normalised bed as loudnorm measured it in pass 2."""
+
+    integrated_lufs: float
+    true_peak_dbtp: float
+    lra_lu: float
+    input_lufs: float
+    pre_gain_db: float
+    normalization_type: str
+
+
+@dataclass(frozen=True)
+class FinishResult:
+    master: Path
+    audio: Path
+    exports: dict[str, Path]
+    loudness: Loudness
+    duration_s: float
+    reused: tuple[str, ...] = ()
+
+
+def segments_from_shots(shots: Sequence[Shot], fps: int = 24) -> list[b.SegmentSpec]:
+    """One segment per shot, on the frame grid the master uses, with the shot's reframe."""
+    segments: list[b.SegmentSpec] = []
+    frame = 0
+    for shot in shots:
+        n = b.frame_count(shot.duration, fps)
+        segments.append(b.SegmentSpec(frame / fps, (frame + n) / fps, shot.reframe, shot.subject_x))
+        frame += n
+    return segments
+
+
+def _default_segments(clips: Sequence[b.ClipSpec], fps: int) -> list[b.SegmentSpec]:
+    segments: list[b.SegmentSpec] = []
+    frame = 0
+    for clip in clips:
+        n = b.frame_count(clip.duration_s, fps)
+        segments.append(b.SegmentSpec(frame / fps, (frame + n) / fps))
+        frame += n
+    return segments
+
+
+def _fingerprint(path: Path) -> list[Any]:
+    st = path.stat()
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+
+
+def _master_size(aspect: str, clips: Sequence[b.ClipSpec]) -> tuple[int, int]:
+    """The export size for `aspect`, scaled down to the largest clip so nothing is upscaled twice."""
+    width, height = EXPORT_SIZES[aspect]
+    scale = 0.0
+    for clip in clips:
+        info = probe(clip.path)
+        if info.width and info.height:
+            scale = max(scale, min(info.width / width, info.height / height))
+    scale = min(1.0, scale) or 1.0
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def _part(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.part{path.suffix}")
+
+
+async def _produce(
+    path: Path,
+    args_for: Callable[[Path], list[str]],
+    *,
+    ffmpeg: str | None,
+    duration_s: float | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> str:
+    tmp = _part(path)
+    try:
+        stderr = await arun(
+            args_for(tmp), ffmpeg=ffmpeg, duration_s=duration_s, on_progress=on_progress
+        )
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return stderr
+
+
+async def _normalize(
+    bed: Path, out: Path, *, ffmpeg: str | None
+) -> tuple[Loudness, dict[str, str]]:
+    """Two-pass loudnorm; if one linear gain would break the peak limit, limit harder first.
+
+    Each extra round raises the gain before the limiter by what the limited audio still lacks,
+    so transient-heavy music converges on a linear pass (usually in one or two rounds).
+    """
+    measured = b.parse_loudnorm_json(await arun(b.loudnorm_measure(bed), ffmpeg=ffmpeg))
+    input_i = b.loudness_value(measured, "input_i")
+    if not math.isfinite(input_i) or input_i <= -70:
+        raise FinishError(f"the audio bed {bed.name} is silent ({measured['input_i']} LUFS)")
+    gain = 0.0
+    for _ in range(_GAIN_ROUNDS):
+        if b.linear_feasible(measured):
+            break
+        gain = round(
+            min(_MAX_GAIN_DB, gain + b.TARGET_I - b.loudness_value(measured, "input_i")), 2
+        )
+        measured = b.parse_loudnorm_json(
+            await arun(b.loudnorm_measure(bed, pre_gain_db=gain), ffmpeg=ffmpeg)
+        )
+    applied = b.parse_loudnorm_json(
+        await _produce(
+            out,
+            lambda tmp: b.loudnorm_apply(bed, tmp, measured, pre_gain_db=gain),
+            ffmpeg=ffmpeg,
+        )
+    )
+    if b.is_dynamic_fallback(applied) or not b.on_target(applied):
+        log.warning("loudnorm missed the linear target for %s: %s", bed.name, applied)
+    loudness = Loudness(
+        integrated_lufs=b.loudness_value(applied, "output_i"),
+        true_peak_dbtp=b.loudness_value(applied, "output_tp"),
+        lra_lu=b.loudness_value(applied, "output_lra"),
+        input_lufs=input_i,
+        pre_gain_db=gain,
+        normalization_type=applied.get("normalization_type", ""),
+    )
+    return loudness, applied
+
+
+async def finish(
+    clips: Sequence[b.ClipSpec],
+    segments: Sequence[b.SegmentSpec] | None,
+    *,
+    work_dir: Path,
+    exports: Mapping[str, Path],
+    master_aspect: str,
+    grade: Grade,
+    mood: str,
+    music: Path | None,
+    seed: int,
+    ffmpeg: str | None = None,
+    on_progress: StepProgress | None = None,
+    fps: int = 24,
+    master_size: tuple[int, int] | None = None,
+) -> FinishResult:
+    """Assemble, score, normalise to -14 LUFS / -1.5 dBTP and export every format in one run."""
+    if not clips:
+        raise ValueError("finish needs at least one clip")
+    if not exports:
+        raise ValueError("finish needs at least one export")
+    inputs = [c.path for c in clips] + ([music] if music is not None else [])
+    missing = [str(path) for path in inputs if not path.is_file()]
+    if missing:
+        raise FinishError(f"missing input files: {', '.join(missing)}")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    frames = sum(b.frame_count(c.duration_s, fps) for c in clips)
+    duration = frames / fps
+    reused: list[str] = []
+
+    def progress(step: str) -> Callable[[float], None] | None:
+        if on_progress is None:
+            return None
+        report = on_progress
+        return lambda fraction: report(step, fraction)
+
+    async def cached(step: str, path: Path, make: Callable[[], Awaitable[object]]) -> None:
+        if path.exists():
+            reused.append(step)
+            if on_progress:
+                on_progress(step, 1.0)
+            return
+        await make()
+
+    if master_size is None:
+        master_size = await asyncio.to_thread(_master_size, master_aspect, clips)
+    width, height = master_size
+    prints = await asyncio.to_thread(lambda: [_fingerprint(c.path) for c in clips])
+    master_key = stable_hash(
+        [
+            _CACHE_VERSION,
+            prints,
+            [c.duration_s for c in clips],
+            width,
+            height,
+            fps,
+            grade.model_dump(),
+        ]
+    )
+    master = work_dir / f"master-{master_key}.mp4"
+    await cached(
+        "master",
+        master,
+        lambda: _produce(
+            master,
+            lambda tmp: b.assemble_master(
+                clips, tmp, width=width, height=height, fps=fps, grade=grade
+            ),
+            ffmpeg=ffmpeg,
+            duration_s=duration,
+            on_progress=progress("master"),
+        ),
+    )
+
+    if music is not None:
+        music_print = await asyncio.to_thread(_fingerprint, music)
+        bed_key = stable_hash([_CACHE_VERSION, "music", music_print, frames, fps])
+
+        def bed_args(tmp: Path) -> list[str]:
+            assert music is not None
+            return b.audio_bed_music(music, tmp, duration_s=duration)
+    else:
+        bed_key = stable_hash([_CACHE_VERSION, "synth", mood, seed, frames, fps])
+
+        def bed_args(tmp: Path) -> list[str]:
+            return b.audio_bed_synth(tmp, duration_s=duration, mood=mood, seed=seed)
+
+    bed = work_dir / f"bed-{bed_key}.wav"
+    await cached(
+        "audio",
+        bed,
+        lambda: _produce(
+            bed, bed_args, ffmpeg=ffmpeg, duration_s=duration, on_progress=progress("audio")
+        ),
+    )
+
+    audio = work_dir / f"audio-{bed_key}.wav"
+    stats_file = audio.with_suffix(".json")
+    if audio.exists() and stats_file.exists():
+        reused.append("loudness")
+        loudness = Loudness(**json.loads(stats_file.read_text()))
+    else:
+        loudness, _ = await _normalize(bed, audio, ffmpeg=ffmpeg)
+        stats_file.write_text(json.dumps(loudness.__dict__))
+    if on_progress:
+        on_progress("loudness", 1.0)
+
+    specs = [b.ExportSpec(aspect, Path(path)) for aspect, path in exports.items()]
+    for spec in specs:
+        spec.path.parent.mkdir(parents=True, exist_ok=True)
+    temps = [b.ExportSpec(s.aspect, _part(s.path)) for s in specs]
+    args = b.export_formats(
+        master,
+        audio,
+        temps,
+        segments=list(segments) if segments else _default_segments(clips, fps),
+        master_aspect=master_aspect,
+        fps=fps,
+    )
+    try:
+        await arun(args, ffmpeg=ffmpeg, duration_s=duration, on_progress=progress("export"))
+        for tmp, spec in zip(temps, specs, strict=True):
+            os.replace(tmp.path, spec.path)
+    finally:
+        for tmp in temps:
+            tmp.path.unlink(missing_ok=True)
+
+    return FinishResult(
+        master=master,
+        audio=audio,
+        exports={s.aspect: s.path for s in specs},
+        loudness=loudness,
+        duration_s=duration,
+        reused=tuple(reused),
+    )
