@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from memory.briefs import parse_brief
+from memory.models import Grade, Production, SpendEntry, Take, TakeStatus
+from memory.store import ProjectNotFound, ProjectStore
+
+BRIEF = parse_brief(
+    {
+        "title": "Neon Rain!",
+        "story": "s",
+        "mood": "m",
+        "style": "s",
+        "duration": 4,
+        "formats": ["16:9"],
+        "audience": "a",
+    }
+)
+
+
+def test_revisions_are_appended_never_overwritten(tmp_path: Path) -> None:
+    store = ProjectStore(tmp_path / "db.sqlite")
+    project = store.create_project("Neon Rain!", Production(brief=BRIEF))
+    assert project.slug == "neon-rain" and project.id.startswith("neon-rain-")
+    assert store.revisions(project.id) == [] and store.latest(project.id) is None
+    first = store.commit(project.id, Production(brief=BRIEF), "made")
+    moodier = Production(brief=BRIEF, grade=Grade(name="moodier", brightness=-0.1))
+    second = store.commit(project.id, moodier, "moodier")
+    assert (first.number, second.number) == (1, 2)
+    revs = ProjectStore(tmp_path / "db.sqlite").revisions(project.id)  # reopened
+    assert [r.note for r in revs] == ["made", "moodier"]
+    assert revs[0].production.grade.name == "neutral"
+    assert revs[1].production.grade.brightness == -0.1
+    assert store.working(project.id).grade.name == "moodier"
+
+
+def test_projects_are_found_by_id_prefix_or_slug(tmp_path: Path) -> None:
+    store = ProjectStore(tmp_path / "db.sqlite")
+    a = store.create_project("Neon Rain!", Production(brief=BRIEF))
+    b = store.create_project("Neon Rain!", Production(brief=BRIEF))
+    assert store.get_project(a.id) == a
+    assert store.get_project("neon-rain").id in (a.id, b.id)
+    with pytest.raises(ProjectNotFound, match="matches several"):
+        store.get_project("neon-r")
+    with pytest.raises(ProjectNotFound, match="no project"):
+        store.get_project("nothing")
+    assert [p.id for p, n in store.list_projects()] == [a.id, b.id]
+
+
+def test_takes_and_spend_ledger(tmp_path: Path) -> None:
+    store = ProjectStore(tmp_path / "db.sqlite")
+    project = store.create_project("x", Production(brief=BRIEF))
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x")
+    take = Take(
+        id="t1", project_id=project.id, shot_id="1.1", provider="kling", seed=1, input_hash="h1"
+    )
+    store.save_take(take)
+    assert store.find_take_by_hash("h1") is None  # not succeeded yet
+    take.status, take.file = TakeStatus.SUCCEEDED, clip
+    store.save_take(take)
+    assert store.take("t1").status is TakeStatus.SUCCEEDED
+    assert store.find_take_by_hash("h1") == take
+    clip.unlink()
+    assert store.find_take_by_hash("h1") is None  # a take whose file is gone is not reusable
+    store.record_spend(SpendEntry(project_id=project.id, kind="estimate", amount_usd=9))
+    store.record_spend(SpendEntry(project_id=project.id, kind="submit", amount_usd=1.5))
+    store.record_spend(SpendEntry(project_id=project.id, kind="refund", amount_usd=0.5))
+    assert store.total_spend(project.id) == pytest.approx(1.0)
+    assert [e.kind for e in store.spend(project.id)] == ["estimate", "submit", "refund"]
