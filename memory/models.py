@@ -161,6 +161,7 @@ class Grade(Strict):
     contrast: float = Field(default=1.0, ge=0, le=3)
     saturation: float = Field(default=1.0, ge=0, le=3)
     temperature: float = Field(default=0.0, ge=-1, le=1, description="-1 cool .. +1 warm")
+    lut: str | None = Field(default=None, description="A look LUT by name, e.g. moody, warm.")
 
 
 # --------------------------------------------------------------------------- takes and spend

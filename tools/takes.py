@@ -58,27 +58,15 @@ def request_for(shot: Shot, seed: int, references: list[Path] | None = None) -> 
 
 
 def quality_check(path: Path, request: GenerationRequest) -> tuple[float, list[str]]:
-    """A score in [0, 1] and notes: wrong duration, wrong aspect or a black take lose points."""
-    from tools.post.probe import ProbeError, mean_luma, probe
+    """A score in [0, 1] and notes from take QC (tools.post.qc): black, frozen, flicker, wrong
+    duration or aspect lose points. Title cards and animatic previz may be still."""
+    from tools.post import qc
 
-    notes: list[str] = []
-    try:
-        info = probe(path)
-    except ProbeError as exc:
-        return 0.0, [f"unreadable: {exc}"]
-    score = 1.0
-    if abs(info.duration_s - request.duration) > 0.1:
-        score -= 0.4
-        notes.append(f"duration {info.duration_s:.2f}s, asked {request.duration:g}s")
-    w, h = (int(x) for x in request.aspect.split(":"))
-    if info.width and info.height and abs(info.width / info.height - w / h) > 0.02:
-        score -= 0.4
-        notes.append(f"aspect {info.width}x{info.height}, asked {request.aspect}")
-    luma = mean_luma(path)
-    if luma < BLACK_LUMA:
-        score -= 0.6
-        notes.append(f"nearly black (mean luma {luma:.0f})")
-    return max(0.0, score), notes
+    still_ok = request.kind == "title" or (request.model or "").startswith("animatic")
+    report = qc.check(
+        path, duration_s=request.duration, aspect=request.aspect, allow_still=still_ok
+    )
+    return report.score, report.notes
 
 
 async def _one_take(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from memory.models import EXPORT_SIZES, Grade
+from tools.post.luts import lut_path
 
 ReframeMode = Literal["crop", "pad"]
 
@@ -91,6 +92,16 @@ def _num(value: float) -> str:
     return "0" if text in ("", "-0") else text
 
 
+def filter_value(value: str | Path) -> str:
+    """`value` escaped to sit inside a filter graph as one option value.
+
+    Two levels, as ffmpeg parses them: the option parser (`\\ ' :`) and the graph parser
+    (`\\ ' [ ] , ;`). Used for our LUT, font and sidecar paths, and for on-screen text.
+    """
+    text = re.sub(r"([\\':])", r"\\\1", str(value))
+    return re.sub(r"([\\'\[\],;])", r"\\\1", text)
+
+
 def _ratio(aspect: str) -> float:
     w, h = EXPORT_SIZES[aspect]
     return w / h
@@ -113,6 +124,8 @@ def grade_filters(grade: Grade) -> list[str]:
     if grade.temperature:
         kelvin = 6500 - 3000 * grade.temperature
         filters.append(f"colortemperature=temperature={_num(kelvin)}:pl=0.5")
+    if grade.lut:
+        filters.append(f"lut3d=file={filter_value(lut_path(grade.lut))}:interp=tetrahedral")
     return filters
 
 

@@ -12,12 +12,13 @@ import logging
 import math
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from memory.models import EXPORT_SIZES, Grade, Shot, stable_hash
 from tools.post import builders as b
+from tools.post import ops, sound
 from tools.post.probe import probe
 from tools.post.runner import arun
 
@@ -28,6 +29,8 @@ STEPS = ("master", "audio", "loudness", "export")
 _CACHE_VERSION = 1
 _GAIN_ROUNDS = 4
 _MAX_GAIN_DB = 40.0
+LOUDNESS_TOLERANCE_LU = 1.0
+MAX_TRUE_PEAK_DBTP = -1.0
 
 
 class FinishError(RuntimeError):
@@ -54,6 +57,17 @@ class FinishResult:
     loudness: Loudness
     duration_s: float
     reused: tuple[str, ...] = ()
+    measured: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Per aspect: (integrated LUFS, true peak dBTP) of the delivered file, by ebur128."""
+    posters: dict[str, Path] = field(default_factory=dict)
+    voiceover: Path | None = None
+
+    def loudness_ok(self) -> bool:
+        """Every measured export is -14 +/- 1 LUFS with a true peak <= -1 dBTP."""
+        return all(
+            abs(i - b.TARGET_I) <= LOUDNESS_TOLERANCE_LU and tp <= MAX_TRUE_PEAK_DBTP
+            for i, tp in self.measured.values()
+        )
 
 
 def segments_from_shots(shots: Sequence[Shot], fps: int = 24) -> list[b.SegmentSpec]:
@@ -174,13 +188,25 @@ async def finish(
     on_progress: StepProgress | None = None,
     fps: int = 24,
     master_size: tuple[int, int] | None = None,
+    voiceover: Path | None = None,
+    ambience: Path | None = None,
+    keep_native_audio: bool = True,
+    posters: bool = False,
+    verify: bool = True,
 ) -> FinishResult:
-    """Assemble, score, normalise to -14 LUFS / -1.5 dBTP and export every format in one run."""
+    """Assemble, score, normalise to -14 LUFS / -1.5 dBTP and export every format in one run.
+
+    The soundtrack is the music (or a synthesized bed) ducked under `voiceover`, plus
+    `ambience` and the takes' own audio when they have any (`keep_native_audio`). With
+    `verify`, each export is measured with ebur128 (`FinishResult.measured`); with `posters`,
+    a JPEG is written next to each export.
+    """
     if not clips:
         raise ValueError("finish needs at least one clip")
     if not exports:
         raise ValueError("finish needs at least one export")
-    inputs = [c.path for c in clips] + ([music] if music is not None else [])
+    stems = [path for path in (music, voiceover, ambience) if path is not None]
+    inputs = [c.path for c in clips] + stems
     missing = [str(path) for path in inputs if not path.is_file()]
     if missing:
         raise FinishError(f"missing input files: {', '.join(missing)}")
@@ -247,13 +273,46 @@ async def finish(
             return b.audio_bed_synth(tmp, duration_s=duration, mood=mood, seed=seed)
 
     bed = work_dir / f"bed-{bed_key}.wav"
-    await cached(
-        "audio",
-        bed,
-        lambda: _produce(
-            bed, bed_args, ffmpeg=ffmpeg, duration_s=duration, on_progress=progress("audio")
-        ),
+    audio_cached = bed.exists()
+    await _produce_if_missing(
+        bed, bed_args, ffmpeg=ffmpeg, duration_s=duration, on_progress=progress("audio")
     )
+
+    native: Path | None = None
+    if keep_native_audio:
+        has_audio = await asyncio.to_thread(lambda: [probe(c.path).has_audio for c in clips])
+        if any(has_audio):
+            native = work_dir / f"native-{stable_hash([_CACHE_VERSION, prints, frames, fps])}.wav"
+            audio_cached &= native.exists()
+            await _produce_if_missing(
+                native,
+                lambda tmp: sound.native_audio(clips, has_audio, tmp, fps=fps),
+                ffmpeg=ffmpeg,
+            )
+    if voiceover is not None or ambience is not None or native is not None:
+        extra = await asyncio.to_thread(
+            lambda: [_fingerprint(x) if x else None for x in (voiceover, ambience, native)]
+        )
+        bed_key = stable_hash([_CACHE_VERSION, "mix", bed_key, extra])
+        mixed = work_dir / f"mix-{bed_key}.wav"
+        audio_cached &= mixed.exists()
+        await _produce_if_missing(
+            mixed,
+            lambda tmp: sound.mix(
+                tmp,
+                duration_s=duration,
+                music=bed,
+                voice=voiceover,
+                ambience=ambience,
+                native=native,
+            ),
+            ffmpeg=ffmpeg,
+        )
+        bed = mixed
+    if audio_cached:
+        reused.append("audio")
+    if on_progress:
+        on_progress("audio", 1.0)
 
     audio = work_dir / f"audio-{bed_key}.wav"
     stats_file = audio.with_suffix(".json")
@@ -286,11 +345,42 @@ async def finish(
         for tmp in temps:
             tmp.path.unlink(missing_ok=True)
 
-    return FinishResult(
+    measured: dict[str, tuple[float, float]] = {}
+    if verify:
+        for spec in specs:
+            summary = b.parse_ebur128_summary(
+                await arun(b.ebur128_measure(spec.path), ffmpeg=ffmpeg)
+            )
+            measured[spec.aspect] = (summary["I"], summary["true_peak"])
+    poster_files: dict[str, Path] = {}
+    if posters:
+        made = await ops.posters([s.path for s in specs], ffmpeg=ffmpeg)
+        poster_files = {s.aspect: made[s.path] for s in specs}
+    result = FinishResult(
         master=master,
         audio=audio,
         exports={s.aspect: s.path for s in specs},
         loudness=loudness,
         duration_s=duration,
         reused=tuple(reused),
+        measured=measured,
+        posters=poster_files,
+        voiceover=voiceover,
     )
+    if not result.loudness_ok():
+        log.warning("exports miss -14 LUFS / -1 dBTP: %s", measured)
+    return result
+
+
+async def _produce_if_missing(
+    path: Path,
+    args_for: Callable[[Path], list[str]],
+    *,
+    ffmpeg: str | None,
+    duration_s: float | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> None:
+    if not path.exists():
+        await _produce(
+            path, args_for, ffmpeg=ffmpeg, duration_s=duration_s, on_progress=on_progress
+        )

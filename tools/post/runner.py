@@ -13,6 +13,7 @@ import logging
 import os
 import shlex
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -135,6 +136,28 @@ def _log_command(cmd: list[str], started: float) -> None:
         entry = {"argv": cmd, "start": started, "end": time.time()}
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry) + "\n")
+
+
+@cache
+def _filters_of(exe: str) -> frozenset[str]:
+    out = subprocess.run(
+        [exe, "-hide_banner", "-nostdin", "-filters"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    ).stdout
+    # rows look like " TS lut3d  V->V  Adjust colors ...": flags, name, in->out, description
+    return frozenset(
+        parts[1]
+        for parts in (line.split() for line in out.splitlines())
+        if len(parts) >= 3 and "->" in parts[2]
+    )
+
+
+def has_filter(name: str, ffmpeg: str | None = None) -> bool:
+    """Whether this ffmpeg build has filter `name` (asked once per binary, then cached)."""
+    return name in _filters_of(ffmpeg_exe(ffmpeg))
 
 
 def run(args: Sequence[str], **kwargs: object) -> str:
