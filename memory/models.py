@@ -213,6 +213,7 @@ class Reference(Strict):
     file: Path | None = None
     sha256: str | None = None
     project_id: str | None = None
+    thumbnail: Path | None = None
 
 
 # --------------------------------------------------------------------------- project and revisions

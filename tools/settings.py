@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     budget_usd: float | None = Field(default=None, ge=0, description="Hard spend cap per run.")
     approve_above_usd: float = Field(default=0.0, ge=0)
     render_concurrency: int = Field(default=2, ge=1, le=32, description="Parallel ffmpeg jobs.")
+    chroma_url: str | None = Field(
+        default=None, description="Chroma server for references; default: embedded in data_dir."
+    )
 
     gemini_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY")

@@ -326,6 +326,11 @@ def _debug() -> bool:
     return os.environ.get("REELFORGE_DEBUG", "") not in ("", "0")
 
 
+from agent.cli import ref_cmd  # noqa: E402  (registers `reelforge ref ...`)
+
+ref_cmd.register(app)
+
+
 def run() -> None:
     """Console entry point."""
     try:

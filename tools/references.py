@@ -1,0 +1,479 @@
+"""Visual references: ingestion (files, frame grabs, concept art), mention resolution, and the
+post-planning pass that brings references into every shot.
+
+Every file is decoded before anything is stored (Pillow for images, PyAV for video), limited in
+bytes and pixels, re-encoded from pixels only (no EXIF, GPS or ICC survives), and stored
+content-addressed under `<data_dir>/refs/<sha256>.png|jpg` with a thumbnail, so the same image
+twice is one file and one entry. Heavy modules (Pillow, PyAV, Chroma) load inside functions: the
+CLI imports this module for `--help`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from memory.models import Production, Reference, Shot
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from memory.refstore import RefStore
+    from tools.providers.base import CapabilityProfile
+
+MAX_BYTES = 50 * 1024 * 1024
+MAX_VIDEO_BYTES = 2 * 1024 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+THUMB_SIZE = 256
+KINDS = ("character", "environment", "style", "prop", "wardrobe")
+# Which references a provider gets first when it takes fewer than we have.
+KIND_PRIORITY = {"character": 0, "wardrobe": 1, "environment": 2, "prop": 3, "style": 4}
+# Cosine similarity above which a phrase in a shot ("the girl") is taken to mean a reference.
+MENTION_THRESHOLD = 0.35
+_MAGIC = {
+    b"%PDF": "a PDF",
+    b"PK\x03\x04": "a zip archive",
+    b"GIF8": "a GIF",
+    b"<svg": "an SVG",
+    b"<?xm": "an XML/SVG file",
+}
+
+
+class ReferenceError(ValueError):
+    """Bad input for a reference; the message is one line a person can act on."""
+
+
+class ImageGenerator(Protocol):
+    """Concept art: writes one image for `prompt` to `dest` and returns its path."""
+
+    async def generate(self, prompt: str, dest: Path) -> Path: ...
+
+
+@dataclass(frozen=True)
+class Added:
+    reference: Reference
+    created: bool  # False: the same image was already in that scope
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def check_path(path: Path, max_bytes: int = MAX_BYTES) -> Path:
+    """Reject `..` components, missing, non-regular, empty and oversized files."""
+    if ".." in Path(path).parts:
+        raise ReferenceError(f"{path}: paths with '..' are not accepted; give a direct path")
+    if not path.exists():
+        raise ReferenceError(f"{path}: no such file")
+    if not path.is_file():
+        raise ReferenceError(f"{path}: not a regular file")
+    size = path.stat().st_size
+    if size == 0:
+        raise ReferenceError(f"{path}: the file is empty (0 bytes)")
+    if size > max_bytes:
+        raise ReferenceError(
+            f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit"
+        )
+    return path
+
+
+def _sniff(head: bytes) -> str | None:
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            return what
+    return None
+
+
+def decode_image(data: bytes, label: str) -> Image:
+    """Fully decode `data` with Pillow, within the pixel limit; any failure is a ReferenceError."""
+    from PIL import Image as PILImage
+    from PIL import ImageOps, UnidentifiedImageError
+
+    PILImage.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            im = PILImage.open(io.BytesIO(data))
+            w, h = im.size
+            if w * h > MAX_PIXELS:
+                raise ReferenceError(
+                    f"{label}: {w}x{h} is {w * h / 1e6:.0f} MP, over the {MAX_PIXELS / 1e6:.0f} MP "
+                    "limit; downscale it first"
+                )
+            im.load()
+            out = ImageOps.exif_transpose(im)
+    except ReferenceError:
+        raise
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+        raise ReferenceError(
+            f"{label}: too many pixels (over {MAX_PIXELS / 1e6:.0f} MP); downscale it first"
+        ) from exc
+    except UnidentifiedImageError as exc:
+        what = _sniff(data[:8])
+        raise ReferenceError(
+            f"{label}: not an image Pillow can read" + (f" (it is {what})" if what else "")
+        ) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        hint = "truncated" if "truncat" in msg.lower() else "damaged"
+        raise ReferenceError(f"{label}: the image is {hint} and cannot be decoded ({msg})") from exc
+    return out
+
+
+def _clean_pixels(im: Image) -> tuple[Image, str]:
+    """Pixels only, in RGB or RGBA, and the format to store them in (lossy stays JPEG)."""
+    from PIL import Image as PILImage
+
+    fmt = "jpg" if im.format == "JPEG" else "png"
+    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+    mode = "RGBA" if has_alpha and fmt == "png" else "RGB"
+    rgb = im.convert(mode)
+    return PILImage.frombytes(mode, rgb.size, rgb.tobytes()), fmt
+
+
+def pixel_hash(im: Image) -> str:
+    """sha256 of mode, size and pixels: the same picture with other metadata hashes the same."""
+    digest = hashlib.sha256(f"{im.mode}:{im.size[0]}x{im.size[1]}:".encode())
+    digest.update(im.tobytes())
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _encode(im: Image, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "jpg":
+        im.save(buf, "JPEG", quality=92, optimize=True)
+    else:
+        im.save(buf, "PNG", optimize=False)
+    return buf.getvalue()
+
+
+def _store_image(im: Image, refs_dir: Path) -> tuple[str, Path, Path]:
+    """Write the clean image and its thumbnail, content-addressed; returns (sha, file, thumb)."""
+    clean, fmt = _clean_pixels(im)
+    sha = pixel_hash(clean)
+    file = refs_dir / f"{sha}.{fmt}"
+    thumb = refs_dir / "thumbs" / f"{sha}.jpg"
+    if not file.exists():
+        _atomic_write(file, _encode(clean, fmt))
+    if not thumb.exists():
+        small = clean.convert("RGB")
+        small.thumbnail((THUMB_SIZE, THUMB_SIZE))
+        _atomic_write(thumb, _encode(small, "jpg"))
+    return sha, file, thumb
+
+
+def _check_meta(kind: str, name: str) -> None:
+    if kind not in KINDS:
+        raise ReferenceError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    if not name.strip():
+        raise ReferenceError("a reference needs a name (e.g. --name Mia)")
+
+
+def add_image(
+    im: Image,
+    kind: str,
+    name: str,
+    description: str,
+    project: str | None,
+    *,
+    store: RefStore,
+    refs_dir: Path,
+) -> Added:
+    """Store an already decoded image as a reference (one entry per image per scope)."""
+    from memory.refstore import reference_id
+
+    _check_meta(kind, name)
+    clean, _ = _clean_pixels(im)
+    w, h = clean.size
+    if w * h > MAX_PIXELS:
+        raise ReferenceError(f"{w}x{h} is over the {MAX_PIXELS / 1e6:.0f} MP limit")
+    existing = store.by_hash(pixel_hash(clean), project)
+    if existing is not None:
+        return Added(existing, created=False)
+    sha, file, thumb = _store_image(im, refs_dir)
+    ref = Reference(
+        id=reference_id(name, sha),
+        kind=kind,  # type: ignore[arg-type]
+        name=name.strip(),
+        description=description.strip(),
+        file=file,
+        sha256=sha,
+        project_id=project,
+        thumbnail=thumb,
+    )
+    return Added(store.add(ref), created=True)
+
+
+def add_reference(
+    file: Path,
+    kind: str,
+    name: str,
+    description: str = "",
+    project: str | None = None,
+    *,
+    store: RefStore,
+    refs_dir: Path,
+) -> Added:
+    """Validate, clean and store an image file as a reference. `project=None`: the library."""
+    _check_meta(kind, name)
+    path = check_path(Path(file))
+    im = decode_image(path.read_bytes(), str(file))
+    return add_image(im, kind, name, description, project, store=store, refs_dir=refs_dir)
+
+
+# --------------------------------------------------------------------------- frame grabs
+
+
+def parse_timecode(text: str) -> float:
+    """`12`, `12.5`, `1:02.5` or `00:01:02.5` -> seconds."""
+    if not re.fullmatch(r"\d+(?:\.\d+)?|(?:\d+:){1,2}\d+(?:\.\d+)?", text.strip()):
+        raise ReferenceError(f"timecode {text!r}: use seconds (12.5), MM:SS or HH:MM:SS(.ms)")
+    seconds = 0.0
+    for part in text.strip().split(":"):
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def grab_frame(video: Path, at: str | float) -> Image:
+    """The frame shown at `at` (timecode or seconds) in `video`, decoded with PyAV."""
+    import av
+    from PIL import Image as PILImage
+
+    t = parse_timecode(at) if isinstance(at, str) else float(at)
+    path = check_path(Path(video), MAX_VIDEO_BYTES)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise ReferenceError(f"{video}: has no video stream")
+            stream = container.streams.video[0]
+            if stream.width * stream.height > MAX_PIXELS:
+                raise ReferenceError(
+                    f"{video}: frames are over the {MAX_PIXELS / 1e6:.0f} MP limit"
+                )
+            length = float(container.duration / av.time_base) if container.duration else None
+            if length is not None and t > length:
+                raise ReferenceError(f"{video}: it is {length:.2f}s long; {at} is past the end")
+            if stream.time_base is not None and t > 0:
+                container.seek(int(t / stream.time_base), stream=stream, backward=True)
+            last = None
+            for frame in container.decode(stream):
+                if frame.time is not None and frame.time > t + 1e-6 and last is not None:
+                    break
+                last = frame
+                if frame.time is not None and abs(frame.time - t) < 1e-6:
+                    break
+            if last is None:
+                raise ReferenceError(f"{video}: no frame decoded at {at}")
+            rgb = last.to_ndarray(format="rgb24")
+    except ReferenceError:
+        raise
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ReferenceError(f"{video}: not a video PyAV can decode ({msg})") from exc
+    return PILImage.fromarray(rgb)
+
+
+def add_frame(
+    video: Path,
+    at: str,
+    kind: str,
+    name: str,
+    description: str = "",
+    project: str | None = None,
+    *,
+    store: RefStore,
+    refs_dir: Path,
+) -> Added:
+    _check_meta(kind, name)
+    im = grab_frame(video, at)
+    desc = description or f"frame at {at} of {Path(video).name}"
+    return add_image(im, kind, name, desc, project, store=store, refs_dir=refs_dir)
+
+
+# --------------------------------------------------------------------------- concept art
+
+
+async def generate_reference(
+    prompt: str,
+    kind: str,
+    name: str,
+    description: str = "",
+    project: str | None = None,
+    *,
+    generator: ImageGenerator | None,
+    store: RefStore,
+    refs_dir: Path,
+) -> Added:
+    """Concept art from `generator`, validated and stored like any upload."""
+    _check_meta(kind, name)
+    if not prompt.strip():
+        raise ReferenceError("concept art needs a prompt")
+    if generator is None:
+        raise ReferenceError(
+            "concept art needs an image generator: set OPENAI_API_KEY (or pass one) and retry"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        out = await generator.generate(prompt, Path(tmp) / "concept.png")
+        path = check_path(Path(out))
+        im = decode_image(path.read_bytes(), "generated image")
+    return add_image(im, kind, name, description or prompt, project, store=store, refs_dir=refs_dir)
+
+
+# --------------------------------------------------------------------------- mentions
+
+
+# A lookahead, so overlapping phrases ("a girl in a red scarf", "a red scarf") are all found.
+_DETERMINER_PHRASE = re.compile(
+    r"(?=\b((?:the|a|an|her|his|their|our|my)\s+(?:[a-z'-]+\s+){0,4}[a-z'-]+))", re.IGNORECASE
+)
+_PHRASE_STOP = re.compile(
+    r"\s+(?:at|in|on|with|and|while|as|to|from|into|over|under|by|through|across|near|"
+    r"walks?|runs?|looks?|stands?|sits?|is|are|was)\b.*$",
+    re.IGNORECASE,
+)
+_NOT_NAMES = {
+    "The", "A", "An", "She", "He", "They", "We", "I", "It", "Her", "His", "Their", "Our", "My",
+    "Title", "Text", "Logo", "Close", "Wide", "Slow", "Drone", "Aerial", "Night", "Day", "Dusk",
+    "Dawn", "Morning", "Evening", "Then", "Later", "Meanwhile", "Cut", "Fade", "Outro", "Intro",
+    "Scene", "Shot", "Camera", "Ext", "Int", "Finally", "Suddenly", "In", "On", "At", "With",
+}  # fmt: skip
+
+
+def mention_phrases(text: str) -> list[str]:
+    """Noun-ish phrases a shot may use for a reference: "the girl", "an old lantern"."""
+    out: list[str] = []
+    for m in _DETERMINER_PHRASE.finditer(text):
+        phrase = _PHRASE_STOP.sub("", m.group(1)).strip(" ,.;:")
+        if len(phrase.split()) >= 2 and phrase.lower() not in (p.lower() for p in out):
+            out.append(phrase)
+    return out
+
+
+def named_characters(text: str) -> list[str]:
+    """Capitalised words that look like a person's name ("Mia", "Tom"), in order."""
+    names: list[str] = []
+    for m in re.finditer(r"(?<![\w'])([A-Z][a-z]{1,20})(?:'s)?\b", text):
+        word = m.group(1)
+        if word in _NOT_NAMES or word in names:
+            continue
+        names.append(word)
+    return names
+
+
+def resolve_mentions(
+    text: str,
+    project: str | None,
+    store: RefStore,
+    *,
+    threshold: float = MENTION_THRESHOLD,
+) -> list[Reference]:
+    """References a piece of text means: name matches first, then phrases like "the rooftop"
+    by embedding similarity above `threshold` (one best reference per phrase)."""
+    found: dict[str, Reference] = {}
+    lowered = text.lower()
+    for name, refs in store.names(project).items():
+        if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", lowered):
+            for ref in refs:
+                found.setdefault(ref.id, ref)
+    named = {r.name.lower() for r in found.values()}
+    for phrase in mention_phrases(text):
+        if any(n in phrase.lower() for n in named):
+            continue
+        hits = store.search(phrase, project, k=1)
+        if hits and hits[0].similarity >= threshold:
+            found.setdefault(hits[0].reference.id, hits[0].reference)
+    return sorted(found.values(), key=lambda r: KIND_PRIORITY[r.kind])
+
+
+# --------------------------------------------------------------------------- shots
+
+
+def canonical(ref: Reference) -> str:
+    return f"{ref.name}, {ref.description}" if ref.description else ref.name
+
+
+def apply_references(shot: Shot, refs: list[Reference]) -> Shot:
+    """`shot` with reference ids attached and canonical descriptions in its components."""
+    from tools.prompting import build_prompt
+    from tools.providers.registry import default_profile
+
+    if not refs or shot.kind == "title":
+        return shot
+    comps = shot.components
+    chars = [canonical(r) for r in refs if r.kind in ("character", "wardrobe", "prop")]
+    envs = [canonical(r) for r in refs if r.kind == "environment"]
+    styles = [canonical(r) for r in refs if r.kind == "style"]
+    update: dict[str, str] = {}
+    if chars:
+        update["subject"] = "; ".join([*chars, comps.subject] if comps.subject else chars)
+    if envs:
+        update["environment"] = "; ".join([*envs, comps.environment] if comps.environment else envs)
+    if styles:
+        update["style"] = "; ".join([*styles, comps.style] if comps.style else styles)
+    comps = comps.model_copy(update=update)
+    profile = default_profile(shot.provider, shot.model)
+    prompt = build_prompt(
+        comps, shot.provider, dialogue=shot.dialogue, max_chars=profile.prompt_max_chars
+    )
+    return shot.model_copy(
+        update={
+            "components": comps,
+            "reference_ids": list(dict.fromkeys([*shot.reference_ids, *(r.id for r in refs)])),
+            "prompt": prompt,
+        }
+    )
+
+
+def attach_references(
+    production: Production, store: RefStore, project: str | None = None
+) -> Production:
+    """The post-planning pass: every live shot gets the references its description mentions,
+    plus the project's (or library's) style references."""
+    styles = [
+        r for r in store.entries(project, with_library=project is not None) if r.kind == "style"
+    ]
+    scenes = []
+    for scene in production.scenes:
+        shots = []
+        for shot in scene.shots:
+            refs = resolve_mentions(shot.description, project, store)
+            refs += [s for s in styles if s.id not in {r.id for r in refs}]
+            shots.append(apply_references(shot, refs))
+        scenes.append(scene.model_copy(update={"shots": shots}))
+    return production.model_copy(update={"scenes": scenes})
+
+
+def unreferenced_characters(shot: Shot) -> list[str]:
+    """Names in the shot's description that none of its references carries: flag these."""
+    covered = {word for ref_id in shot.reference_ids for word in ref_id.split("-")[:-1]}
+    return [n for n in named_characters(shot.description) if n.lower() not in covered]
+
+
+def reference_images(
+    shot: Shot, lookup: Mapping[str, Reference] | Iterable[Reference], profile: CapabilityProfile
+) -> list[Path]:
+    """The image paths to send with `shot`, most important first, within the provider's limit."""
+    table = lookup if isinstance(lookup, Mapping) else {r.id: r for r in lookup}
+    refs = [table[i] for i in shot.reference_ids if i in table]
+    refs.sort(key=lambda r: KIND_PRIORITY[r.kind])
+    paths = [r.file for r in refs if r.file is not None and r.file.exists()]
+    return paths[: profile.max_reference_images]
