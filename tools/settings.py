@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     budget_usd: float | None = Field(default=None, ge=0, description="Hard spend cap per run.")
     approve_above_usd: float = Field(default=0.0, ge=0)
     render_concurrency: int = Field(default=2, ge=1, le=32, description="Parallel ffmpeg jobs.")
+    model: str | None = Field(
+        default=None,
+        description="Chat model on an OpenAI-compatible endpoint; 'offline' or unset with no "
+        "OPENAI_API_KEY: the embedded offline director.",
+    )
+    history_messages: int = Field(
+        default=60, ge=10, le=1000, description="Summarise a thread's history beyond this."
+    )
     chroma_url: str | None = Field(
         default=None, description="Chroma server for references; default: embedded in data_dir."
     )
@@ -39,6 +47,25 @@ class Settings(BaseSettings):
     )
     lumaai_api_key: SecretStr | None = Field(default=None, validation_alias="LUMAAI_API_KEY")
     fal_key: SecretStr | None = Field(default=None, validation_alias="FAL_KEY")
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    elevenlabs_api_key: SecretStr | None = Field(
+        default=None, validation_alias="ELEVENLABS_API_KEY"
+    )
+
+    # Provider endpoints: point them at `reelforge sandbox` to demo the paid flow for free.
+    veo_base_url: str = "https://generativelanguage.googleapis.com"
+    kling_base_url: str = "https://api-singapore.klingai.com"
+    runway_base_url: str = "https://api.dev.runwayml.com"
+    luma_base_url: str = "https://api.lumalabs.ai/dream-machine/v1"
+    fal_base_url: str = Field(default="https://queue.fal.run", description="fal queue host.")
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        validation_alias=AliasChoices("REELFORGE_OPENAI_BASE_URL", "OPENAI_BASE_URL"),
+    )
+    elevenlabs_base_url: str = "https://api.elevenlabs.io"
+    download_max_mb: float = Field(
+        default=2048, gt=0, description="Largest provider output reelforge downloads."
+    )
 
     def env_present(self, name: str) -> bool:
         field = {
@@ -49,6 +76,8 @@ class Settings(BaseSettings):
             "RUNWAYML_API_SECRET": "runwayml_api_secret",
             "LUMAAI_API_KEY": "lumaai_api_key",
             "FAL_KEY": "fal_key",
+            "OPENAI_API_KEY": "openai_api_key",
+            "ELEVENLABS_API_KEY": "elevenlabs_api_key",
         }.get(name)
         return field is not None and getattr(self, field) is not None
 

@@ -61,7 +61,7 @@ class AnimaticProvider:
     def job_id(self, request: GenerationRequest) -> str:
         """The deterministic job id of `request`: the same inputs (reference images by their
         contents, not their paths) give the same id."""
-        payload = request.model_dump(mode="json")
+        payload = request.model_dump(mode="json", exclude={"idempotency_key"})
         payload["reference_digests"] = [
             hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
             for p in request.reference_images
@@ -141,6 +141,13 @@ class AnimaticProvider:
             _unlink(part)
         else:
             job.state, job.progress = "succeeded", 1.0
+
+    async def reconcile(self, request: GenerationRequest) -> str | None:
+        """The job of an earlier submit of `request` (ids are derived from the request)."""
+        job_id = self.job_id(request)
+        if job_id in self._jobs or self.path_for(job_id).is_file():
+            return job_id
+        return None
 
     async def poll(self, job_id: str) -> JobStatus:
         try:

@@ -68,9 +68,25 @@ class GenerationRequest(BaseModel):
     text_overlay: str | None = None
     title: str | None = Field(default=None, description="Title card text for title shots.")
     kind: Literal["live", "title"] = "live"
+    idempotency_key: str | None = Field(
+        default=None,
+        description="Caller's unique id for this take; sent where the API supports one (Kling "
+        "external_task_id) so an unknown outcome can be reconciled instead of paid twice.",
+    )
 
 
 JobState = Literal["queued", "running", "succeeded", "failed"]
+ErrorKind = Literal[
+    "auth",  # missing or rejected key: fix the env var
+    "credits",  # out of credits or quota: top up or pick another provider
+    "rate_limited",  # retry after `retry_after_s`
+    "unavailable",  # provider down or overloaded (5xx, network): retry later
+    "timeout",  # no answer in time; after a submit the outcome is unknown: reconcile, don't resend
+    "moderation",  # refused on content grounds: change the prompt or the model
+    "retired",  # model retired or unknown: the router falls back
+    "invalid",  # the provider rejected the request's parameters
+    "failed",  # the job ran and failed for the provider's stated reason
+]
 
 
 class JobStatus(BaseModel):
@@ -82,14 +98,24 @@ class JobStatus(BaseModel):
     error: str | None = None
     output_url: str | None = None
     retry_after_s: float | None = None
+    error_kind: ErrorKind | None = Field(default=None, description="Why it failed, when it did.")
 
 
 class ProviderError(RuntimeError):
     """A provider failure a person can act on; `retryable` says whether waiting may help."""
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        kind: ErrorKind | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.kind = kind
+        self.retry_after_s = retry_after_s
 
 
 @runtime_checkable
@@ -112,3 +138,13 @@ class VideoProvider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Reconcilable(Protocol):
+    """A provider that can find the job of a submit whose answer was lost (a timeout after
+    sending), so the caller adopts that job instead of paying for a second one."""
+
+    async def reconcile(self, request: GenerationRequest) -> str | None:
+        """The job id an earlier submit of `request` created, or None if none arrived."""
+        ...

@@ -17,6 +17,11 @@ AdapterFactory = Callable[[Settings], VideoProvider]
 # provider id -> "module:factory". Imported lazily: a provider costs nothing until it is used.
 ADAPTERS: dict[str, str] = {
     "animatic": "tools.providers.animatic:create",
+    "veo": "tools.providers.veo:create",
+    "kling": "tools.providers.kling:create",
+    "runway": "tools.providers.runway:create",
+    "luma": "tools.providers.luma:create",
+    "pika": "tools.providers.pika:create",
 }
 
 
