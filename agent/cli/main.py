@@ -330,6 +330,10 @@ from agent.cli import ref_cmd  # noqa: E402  (registers `reelforge ref ...`)
 
 ref_cmd.register(app)
 
+from agent.cli import post_cmd  # noqa: E402  (registers `reelforge export` and `post ...`)
+
+post_cmd.register(app)
+
 
 def run() -> None:
     """Console entry point."""
