@@ -108,7 +108,7 @@ def decode_image(data: bytes, label: str) -> Image:
                     "limit; downscale it first"
                 )
             im.load()
-            out = ImageOps.exif_transpose(im)
+            ImageOps.exif_transpose(im, in_place=True)  # keeps im.format (JPEG stays JPEG)
     except ReferenceError:
         raise
     except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
@@ -124,7 +124,7 @@ def decode_image(data: bytes, label: str) -> Image:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         hint = "truncated" if "truncat" in msg.lower() else "damaged"
         raise ReferenceError(f"{label}: the image is {hint} and cannot be decoded ({msg})") from exc
-    return out
+    return im
 
 
 def _clean_pixels(im: Image) -> tuple[Image, str]:
