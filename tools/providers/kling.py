@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from tools.providers.base import ErrorKind, GenerationRequest, JobStatus, ProviderError
@@ -132,7 +133,9 @@ class KlingProvider(HttpVideoProvider):
         now = time.time() if now is None else now
         if self._token is None or self._token[1] - now < 300:
             claims = {"iss": self._access, "exp": int(now) + TOKEN_TTL_S, "nbf": int(now) - 5}
-            token = jwt.encode(claims, self._secret, algorithm="HS256", headers={"typ": "JWT"})
+            with warnings.catch_warnings():  # the key length is Kling's choice, not ours
+                warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
+                token = jwt.encode(claims, self._secret, algorithm="HS256", headers={"typ": "JWT"})
             self._token = (token, now + TOKEN_TTL_S)
         return self._token[0]
 

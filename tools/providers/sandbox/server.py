@@ -123,9 +123,11 @@ class Sandbox:
         return {**keys, **self.base_urls()}
 
     async def _start(self) -> None:
-        self._runner = web.AppRunner(build_app(self.state), handle_signals=False)
+        self._runner = web.AppRunner(
+            build_app(self.state), handle_signals=False, shutdown_timeout=0.5
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=0.5)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
 
@@ -141,6 +143,7 @@ class Sandbox:
                 loop.run_until_complete(self._start())
             except BaseException as exc:
                 errors.append(exc)
+                loop.close()
                 ready.set()
                 return
             ready.set()
