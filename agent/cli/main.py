@@ -334,6 +334,10 @@ from agent.cli import post_cmd  # noqa: E402  (registers `reelforge export` and 
 
 post_cmd.register(app)
 
+from agent.cli import sandbox_cmd  # noqa: E402  (registers `reelforge sandbox`)
+
+sandbox_cmd.register(app)
+
 
 def run() -> None:
     """Console entry point."""

@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 
 from tools.providers.sandbox import elevenlabs, fal, kling, luma, openai, runway, veo
-from tools.providers.sandbox.core import Fault, Media, State
+from tools.providers.sandbox.core import Fault, FaultKind, Media, State
 
 FAKES = (runway, luma, veo, kling, fal, openai, elevenlabs)
 SANDBOX_KEY = "sandbox"
@@ -41,11 +41,19 @@ def control_routes(state: State) -> list[web.RouteDef]:
     async def add_faults(request: web.Request) -> web.StreamResponse:
         body = await request.json()
         items = body if isinstance(body, list) else [body]
+        kinds = get_args(FaultKind)
         try:
-            for item in items:
-                state.add_fault(Fault(**{k: v for k, v in item.items() if k in names}))
+            faults = [Fault(**{k: v for k, v in item.items() if k in names}) for item in items]
         except TypeError as exc:
             return web.json_response({"error": str(exc)}, status=400)
+        for fault in faults:
+            if fault.kind not in kinds:
+                return web.json_response(
+                    {"error": f"unknown fault kind {fault.kind!r}; one of {', '.join(kinds)}"},
+                    status=400,
+                )
+        for fault in faults:
+            state.add_fault(fault)
         return web.json_response(state.stats())
 
     async def clear_faults(request: web.Request) -> web.StreamResponse:
@@ -172,9 +180,11 @@ class Sandbox:
             self._thread.join(timeout=10)
         self._loop = self._thread = None
 
-    async def serve(self) -> None:
+    async def serve(self, ready: Callable[[], None] | None = None) -> None:
         """Run in the caller's loop until cancelled (the CLI's foreground mode)."""
         await self._start()
+        if ready is not None:
+            ready()
         try:
             await asyncio.Event().wait()
         finally:
