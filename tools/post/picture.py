@@ -150,7 +150,7 @@ def stabilise_transform(
 
 def deshake(src: Path, out: Path) -> list[str]:
     """Single-pass stabilisation, for an ffmpeg built without vidstab."""
-    chain = "deshake=rx=32:ry=32:edge=mirror,format=yuv420p"
+    chain = "deshake,format=yuv420p"
     return ["-i", media_arg(src), "-map", "0:v:0", "-vf", chain, *_video_out(out)]
 
 
