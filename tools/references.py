@@ -356,6 +356,10 @@ _NOT_NAMES = {
     "Dawn", "Morning", "Evening", "Then", "Later", "Meanwhile", "Cut", "Fade", "Outro", "Intro",
     "Scene", "Shot", "Camera", "Ext", "Int", "Finally", "Suddenly", "In", "On", "At", "With",
 }  # fmt: skip
+_COMMON_SUBJECTS = {
+    "rain", "snow", "fog", "wind", "sun", "light", "smoke", "water", "waves", "traffic", "music",
+    "time", "everything", "nothing", "someone", "everyone", "people", "city", "night", "sky",
+}  # fmt: skip
 
 
 def mention_phrases(text: str) -> list[str]:
@@ -369,12 +373,22 @@ def mention_phrases(text: str) -> list[str]:
 
 
 def named_characters(text: str) -> list[str]:
-    """Capitalised words that look like a person's name ("Mia", "Tom"), in order."""
+    """Capitalised words that read as a person's name ("Mia", "Tom"), in order. A heuristic:
+    quoted text and places ("in Tokyo") are ignored; a sentence's first word counts only before a
+    verb ("Mia walks")."""
     names: list[str] = []
-    for m in re.finditer(r"(?<![\w'])([A-Z][a-z]{1,20})(?:'s)?\b", text):
+    unquoted = re.sub(r"\"[^\"]*\"|“[^”]*”", " ", text)
+    for m in re.finditer(r"(?<![\w'])([A-Z][a-z]{1,20})(?:'s)?\b", unquoted):
         word = m.group(1)
-        if word in _NOT_NAMES or word in names:
+        if word in _NOT_NAMES or word in names or word.lower() in _COMMON_SUBJECTS:
             continue
+        before = unquoted[: m.start()].rstrip()
+        if re.search(r"\b(?:in|at|through|to|from|across|over|into|near|around|of)$", before):
+            continue  # "through Tokyo": a place, not a character
+        if not before or before[-1] in ".!?:;":
+            after = unquoted[m.end() :].lstrip()
+            if not re.match(r"[a-z]+s\b", after):
+                continue
         names.append(word)
     return names
 
@@ -447,10 +461,12 @@ def attach_references(
     production: Production, store: RefStore, project: str | None = None
 ) -> Production:
     """The post-planning pass: every live shot gets the references its description mentions,
-    plus the project's (or library's) style references."""
-    styles = [
-        r for r in store.entries(project, with_library=project is not None) if r.kind == "style"
-    ]
+    plus the look: the project's style references, or else the library style that matches the
+    brief's style words (above the mention threshold)."""
+    styles = [r for r in store.entries(project) if r.kind == "style"] if project else []
+    if not styles:
+        hits = store.search(production.brief.style, project, k=1, kind="style")
+        styles = [h.reference for h in hits if h.similarity >= MENTION_THRESHOLD]
     scenes = []
     for scene in production.scenes:
         shots = []
@@ -464,6 +480,8 @@ def attach_references(
 
 def unreferenced_characters(shot: Shot) -> list[str]:
     """Names in the shot's description that none of its references carries: flag these."""
+    if shot.kind == "title":
+        return []
     covered = {word for ref_id in shot.reference_ids for word in ref_id.split("-")[:-1]}
     return [n for n in named_characters(shot.description) if n.lower() not in covered]
 

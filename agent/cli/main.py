@@ -88,6 +88,7 @@ def _plan(brief: Brief, services: Services, overrides: dict[str, str]) -> Produc
 
 def plan_json(production: Production, takes: int) -> dict[str, Any]:
     from tools.production import estimate_shot
+    from tools.references import unreferenced_characters
 
     scenes = []
     total_cost = total_time = 0.0
@@ -111,6 +112,8 @@ def plan_json(production: Production, takes: int) -> dict[str, Any]:
                     "components": shot.components.model_dump(),
                     "missing_components": shot.components.missing(),
                     "reframe": shot.reframe,
+                    "references": shot.reference_ids,
+                    "unreferenced_characters": unreferenced_characters(shot),
                     "estimated_cost_usd": est.cost_usd,
                     "estimated_seconds": est.seconds,
                 }
@@ -141,7 +144,7 @@ def _print_plan(data: dict[str, Any]) -> None:
 
     console = Console()
     table = Table(title=f"{data['title']}: {data['duration']:g}s, {', '.join(data['formats'])}")
-    for col in ("shot", "s", "provider", "why", "prompt", "missing", "est. $"):
+    for col in ("shot", "s", "provider", "why", "prompt", "missing", "refs", "est. $"):
         table.add_column(col, overflow="fold")
     for scene in data["scenes"]:
         for shot in scene["shots"]:
@@ -156,6 +159,10 @@ def _print_plan(data: dict[str, Any]) -> None:
                 why,
                 shot["prompt"],
                 ", ".join(shot["missing_components"]) or "-",
+                ", ".join(
+                    shot["references"] + [f"NO REF: {n}" for n in shot["unreferenced_characters"]]
+                )
+                or "-",
                 f"{shot['estimated_cost_usd']:.2f}",
             )
     console.print(table)
