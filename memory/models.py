@@ -252,3 +252,18 @@ class Project(Strict):
     slug: str
     title: str
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- conversations
+
+
+class ChatSession(Strict):
+    """What a conversation thread is working on: its project, the brief being drafted, and a
+    revision offered but not yet chosen. The messages themselves live in the checkpointer."""
+
+    thread_id: str
+    project_id: str | None = None
+    draft: dict[str, Any] = Field(default_factory=dict, description="Brief fields gathered so far.")
+    overrides: dict[str, str] = Field(default_factory=dict, description="shot/scene -> provider")
+    pending_revision: dict[str, Any] | None = None
+    updated_at: datetime = Field(default_factory=utcnow)

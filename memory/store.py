@@ -15,7 +15,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from memory.models import Production, Project, Revision, SpendEntry, Take, TakeStatus, utcnow
+from memory.models import (
+    ChatSession,
+    Production,
+    Project,
+    Revision,
+    SpendEntry,
+    Take,
+    TakeStatus,
+    utcnow,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
@@ -44,6 +53,13 @@ CREATE TABLE IF NOT EXISTS takes (
 );
 CREATE INDEX IF NOT EXISTS takes_by_hash ON takes(input_hash);
 CREATE INDEX IF NOT EXISTS takes_by_project ON takes(project_id, shot_id);
+CREATE TABLE IF NOT EXISTS sessions (
+    thread_id TEXT PRIMARY KEY,
+    project_id TEXT,
+    body TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_project ON sessions(project_id, updated_at);
 CREATE TABLE IF NOT EXISTS spend (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     project_id TEXT NOT NULL,
@@ -265,3 +281,36 @@ class ProjectStore:
             (project_id,),
         ).fetchone()
         return float(total)
+
+    # -- conversation sessions --------------------------------------------------------------
+
+    def session(self, thread_id: str) -> ChatSession:
+        """The thread's session, or a new empty one (not saved until `save_session`)."""
+        row = self._db.execute(
+            "SELECT body FROM sessions WHERE thread_id = ?", (thread_id,)
+        ).fetchone()
+        if row is None:
+            return ChatSession(thread_id=thread_id)
+        return ChatSession.model_validate_json(row[0])
+
+    def save_session(self, session: ChatSession) -> None:
+        session.updated_at = utcnow()
+        self._db.execute(
+            "INSERT INTO sessions VALUES (?, ?, ?, ?) ON CONFLICT(thread_id) DO UPDATE SET "
+            "project_id = excluded.project_id, body = excluded.body, "
+            "updated_at = excluded.updated_at",
+            (
+                session.thread_id,
+                session.project_id,
+                session.model_dump_json(),
+                session.updated_at.isoformat(),
+            ),
+        )
+
+    def thread_for_project(self, project_id: str) -> str | None:
+        """The most recently active conversation thread working on `project_id`."""
+        row = self._db.execute(
+            "SELECT thread_id FROM sessions WHERE project_id = ? ORDER BY updated_at DESC",
+            (project_id,),
+        ).fetchone()
+        return None if row is None else str(row[0])

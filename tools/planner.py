@@ -22,6 +22,9 @@ WIDE_WORDS = re.compile(
     r"drone|aerial|wide|establishing|skyline|landscape|panorama|city|crowd|title", re.IGNORECASE
 )
 
+# "Then a drone flies over the city" is a scene about a drone, not about "then".
+LEAD_WORDS = re.compile(r"^(?:and\s+)?(?:then|next|after that|finally|later|meanwhile)[,\s]+", re.I)
+
 
 class PlanError(ValueError):
     """The brief cannot be planned as asked; the message says why."""
@@ -31,6 +34,8 @@ def story_scenes(story: str) -> list[SceneSpec]:
     """Scenes from a story: one per sentence (or line), at most MAX_STORY_SCENES."""
     parts = [p.strip() for p in re.split(r"(?<=[.!?;])\s+|\n+", story) if p.strip()]
     parts = [p.rstrip(".;") for p in parts if len(p.strip(".;! ")) > 2]
+    parts = [LEAD_WORDS.sub("", p, count=1) for p in parts]
+    parts = [p[0].upper() + p[1:] for p in parts if p]
     if len(parts) > MAX_STORY_SCENES:
         size = math.ceil(len(parts) / MAX_STORY_SCENES)
         parts = [". ".join(parts[i : i + size]) for i in range(0, len(parts), size)]

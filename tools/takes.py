@@ -57,6 +57,12 @@ def request_for(shot: Shot, seed: int, references: list[Path] | None = None) -> 
     )
 
 
+def take_input_hash(shot: Shot, index: int) -> str:
+    """The key of take `index` of `shot`: same inputs, same take, never rendered (or paid) twice."""
+    request = request_for(shot, shot_seed(shot, index))
+    return stable_hash({"provider": shot.provider, "request": request.model_dump(mode="json")})
+
+
 def quality_check(path: Path, request: GenerationRequest) -> tuple[float, list[str]]:
     """A score in [0, 1] and notes from take QC (tools.post.qc): black, frozen, flicker, wrong
     duration or aspect lose points. Title cards and animatic previz may be still."""
@@ -80,9 +86,7 @@ async def _one_take(
     on_event: TakeEvent | None,
 ) -> Take:
     request = request_for(shot, shot_seed(shot, index))
-    input_hash = stable_hash(
-        {"provider": shot.provider, "request": request.model_dump(mode="json")}
-    )
+    input_hash = take_input_hash(shot, index)
     for existing in store.takes(project_id, shot.id):
         if existing.input_hash == input_hash and existing.status is TakeStatus.SUCCEEDED:
             if existing.file is not None and existing.file.exists():

@@ -1,0 +1,696 @@
+"""One conversation's production: the operations every front end (chat, Slack) runs, in words.
+
+A `Studio` is bound to a thread. It gathers the brief, plans, prices, renders takes, picks, exports
+and revises, keeping its state in the project store so a thread can be resumed after a restart.
+Every method returns a short summary for a person (or a model) to read; failures a person can fix
+raise `StudioError` with one line saying what to do.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from memory.briefs import BriefError, parse_brief
+from memory.models import (
+    ASPECTS,
+    Aspect,
+    Brief,
+    ChatSession,
+    Production,
+    Project,
+    SpendEntry,
+    TakeStatus,
+)
+from tools.planner import PlanError, plan_scenes
+from tools.production import (
+    ProductionError,
+    Reporter,
+    Services,
+    assemble_and_export,
+    estimate_shot,
+    render_takes,
+)
+from tools.providers.registry import UnknownProvider, check_provider_id
+from tools.revisions import Change, RevisionNotUnderstood, parse_change
+from tools.takes import take_input_hash
+
+REQUIRED = ("story", "mood", "style", "duration", "formats", "audience")
+TEXT_FIELDS = ("title", "story", "mood", "style", "audience", "platform")
+MAX_TEXT = {
+    "title": 200,
+    "story": 5000,
+    "mood": 200,
+    "style": 300,
+    "audience": 300,
+    "platform": 100,
+}
+
+# A platform implies a format; the person can always ask for others.
+PLATFORM_FORMATS: dict[str, Aspect] = {
+    "tiktok": "9:16",
+    "reels": "9:16",
+    "shorts": "9:16",
+    "stories": "9:16",
+    "snapchat": "9:16",
+    "youtube": "16:9",
+    "vimeo": "16:9",
+    "linkedin": "1:1",
+    "feed": "1:1",
+    "facebook": "1:1",
+    "instagram": "9:16",
+    "twitter": "16:9",
+}
+FORMAT_WORDS: dict[str, Aspect] = {
+    "vertical": "9:16",
+    "portrait": "9:16",
+    "horizontal": "16:9",
+    "landscape": "16:9",
+    "widescreen": "16:9",
+    "square": "1:1",
+}
+
+
+class StudioError(ValueError):
+    """Something the person (or the model) can fix; the message says how."""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The price and time of work before it is done."""
+
+    cost_usd: float
+    seconds: float
+    shots: list[str]
+    reused: int
+
+    def describe(self) -> str:
+        what = f"{len(self.shots)} shot(s)" if self.shots else "nothing new"
+        money = "free" if self.cost_usd == 0 else f"${self.cost_usd:.2f}"
+        extra = f", {self.reused} take(s) reused" if self.reused else ""
+        return f"{money} for {what}{extra}, about {self.seconds:.0f}s"
+
+
+def platform_format(platform: str) -> Aspect | None:
+    low = platform.lower()
+    for word, fmt in PLATFORM_FORMATS.items():
+        if word in low:
+            return fmt
+    return None
+
+
+def normalise_formats(values: list[str]) -> list[Aspect]:
+    """`["vertical", "16:9"]` -> `["9:16", "16:9"]`; "all" means the three formats."""
+    out: list[Aspect] = []
+    for raw in values:
+        value = raw.strip().lower().replace("x", ":").replace(" ", "")
+        if value in ("all", "allthree", "every", "allformats"):
+            out.extend(ASPECTS)
+            continue
+        fmt = FORMAT_WORDS.get(value) or next((a for a in ASPECTS if a == value), None)
+        if fmt is None:
+            raise StudioError(
+                f"unknown format {raw!r}; use 9:16 (vertical), 16:9 (horizontal) or 1:1 (square)"
+            )
+        out.append(fmt)
+    return list(dict.fromkeys(out))
+
+
+SMALL_WORDS = {
+    "a",
+    "an",
+    "the",
+    "of",
+    "at",
+    "on",
+    "in",
+    "over",
+    "to",
+    "and",
+    "by",
+    "for",
+    "through",
+}
+
+
+def _title_from(story: str) -> str:
+    """A working title from the story's first sentence: its subject and its last place or time
+    ("A girl stands on a rooftop at sunset" -> "A Girl at Sunset"); the person can rename it."""
+    first = re.split(r"[.!?;\n]", story.strip())[0]
+    subject = re.search(r"\b(an?|the)\s+([\w-]+)", first, re.IGNORECASE)
+    place = re.findall(
+        r"\b(at|on|in|over|through|across|under)\s+((?:an?\s+|the\s+)?[\w-]+(?:\s+[\w-]+){0,2})",
+        first,
+    )
+    if subject and place:
+        words = [subject.group(1), subject.group(2), place[-1][0], *place[-1][1].split()]
+    else:
+        words = first.split()[:5]
+    titled = [w if i and w.lower() in SMALL_WORDS else w.capitalize() for i, w in enumerate(words)]
+    return " ".join(titled).strip(",;:") or "Untitled"
+
+
+class Studio:
+    """The production behind one conversation thread."""
+
+    def __init__(
+        self,
+        services: Services,
+        thread_id: str,
+        reporter: Reporter | None = None,
+        out_dir: Path | None = None,
+    ) -> None:
+        self.services = services
+        self.thread_id = thread_id
+        self.reporter = reporter
+        self.out_dir = out_dir
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def session(self) -> ChatSession:
+        return self.services.store.session(self.thread_id)
+
+    def _save(self, session: ChatSession) -> None:
+        self.services.store.save_session(session)
+
+    def attach(self, project_ref: str) -> Project:
+        """Work on an existing project in this thread (e.g. `reelforge chat --project P`)."""
+        project = self.services.store.get_project(project_ref)
+        session = self.session
+        production = self.services.store.working(project.id)
+        session.project_id = project.id
+        session.draft = production.brief.model_dump(mode="json", exclude_none=True)
+        self._save(session)
+        return project
+
+    def project(self) -> Project | None:
+        pid = self.session.project_id
+        return None if pid is None else self.services.store.get_project(pid)
+
+    def _require_project(self) -> tuple[Project, Production]:
+        project = self.project()
+        if project is None:
+            raise StudioError("there is no plan yet: complete the brief, then plan it")
+        return project, self.services.store.working(project.id)
+
+    # -- the brief --------------------------------------------------------------------------
+
+    def missing(self) -> list[str]:
+        draft = self.session.draft
+        return [name for name in REQUIRED if draft.get(name) in (None, "", [])]
+
+    def update_brief(self, **fields: Any) -> str:
+        """Set brief fields (None = leave as is); returns what is set and what is missing."""
+        session = self.session
+        draft = dict(session.draft)
+        notes: list[str] = []
+        for name, value in fields.items():
+            if value is None or value == "" or value == []:
+                continue
+            if name in TEXT_FIELDS:
+                text = " ".join(str(value).split())
+                if len(text) > MAX_TEXT[name]:
+                    raise StudioError(f"{name} is too long ({len(text)} > {MAX_TEXT[name]} chars)")
+                draft[name] = text
+            elif name == "duration":
+                try:
+                    seconds = float(value)
+                except (TypeError, ValueError):
+                    raise StudioError(
+                        f"duration must be a number of seconds, got {value!r}"
+                    ) from None
+                if not 0 < seconds <= 600 or math.isnan(seconds):
+                    raise StudioError(f"duration must be between 0 and 600 seconds, got {value!r}")
+                draft["duration"] = seconds
+            elif name == "formats":
+                draft["formats"] = normalise_formats(
+                    [value] if isinstance(value, str) else list(value)
+                )
+            elif name == "music":
+                path = Path(str(value)).expanduser()
+                if not path.is_file():
+                    raise StudioError(f"music file {str(value)!r} not found")
+                draft["music"] = str(path.resolve())
+            elif name == "scenes":
+                draft["scenes"] = self._scene_dicts(value)
+            else:
+                raise StudioError(f"unknown brief field {name!r}")
+        if draft.get("platform") and not draft.get("formats"):
+            implied = platform_format(str(draft["platform"]))
+            if implied:
+                draft["formats"] = [implied]
+                notes.append(f"format {implied} from the platform (say if you want others)")
+        session.draft = draft
+        self._save(session)
+        return self.describe_brief(notes)
+
+    @staticmethod
+    def _scene_dicts(value: Any) -> list[dict[str, Any]]:
+        if not isinstance(value, list) or not value:
+            raise StudioError("scenes must be a non-empty list of {description, duration?}")
+        out = []
+        for i, item in enumerate(value, start=1):
+            if isinstance(item, str):
+                item = {"description": item}
+            if not isinstance(item, dict) or not str(item.get("description", "")).strip():
+                raise StudioError(f"scene {i} needs a description")
+            out.append({k: v for k, v in item.items() if v not in (None, "")})
+        return out
+
+    def describe_brief(self, notes: list[str] | None = None) -> str:
+        draft = self.session.draft
+        lines = ["Brief so far:"]
+        for name in ("title", *REQUIRED, "platform", "music"):
+            if name in draft:
+                value = draft[name]
+                if name == "formats":
+                    value = ", ".join(value)
+                elif name == "duration":
+                    value = f"{value:g}s"
+                lines.append(f"- {name}: {value}")
+        if draft.get("scenes"):
+            lines.append(f"- scenes: {len(draft['scenes'])} given")
+        lines += [f"({note})" for note in notes or []]
+        missing = self.missing()
+        if missing:
+            lines.append(f"Still missing: {', '.join(missing)}. Ask for {missing[0]} next.")
+        else:
+            lines.append("The brief is complete: plan it next.")
+        return "\n".join(lines)
+
+    def brief(self) -> Brief:
+        missing = self.missing()
+        if missing:
+            raise StudioError(f"the brief still needs: {', '.join(missing)}")
+        data = dict(self.session.draft)
+        data.setdefault("title", _title_from(str(data["story"])))
+        try:
+            return parse_brief(data)
+        except BriefError as exc:
+            raise StudioError(str(exc)) from None
+
+    # -- plan -------------------------------------------------------------------------------
+
+    def _plan_production(self, brief: Brief, old: Production | None) -> Production:
+        try:
+            scenes = plan_scenes(
+                brief, self.services.registry, overrides=self.session.overrides or None
+            )
+        except (PlanError, UnknownProvider) as exc:
+            raise StudioError(str(exc)) from None
+        production = Production(brief=brief, scenes=scenes)
+        if old is not None:
+            kept = {}
+            for shot in production.shots():
+                try:
+                    before = old.shot(shot.id)
+                except KeyError:
+                    continue
+                if shot.id in old.picks and take_input_hash(shot, 0) == take_input_hash(before, 0):
+                    kept[shot.id] = old.picks[shot.id]
+            production = production.model_copy(update={"grade": old.grade, "picks": kept})
+        return production
+
+    def plan(self) -> str:
+        brief = self.brief()
+        session = self.session
+        if session.project_id is None:
+            production = self._plan_production(brief, None)
+            project = self.services.store.create_project(brief.title, production)
+            session.project_id = project.id
+            self._save(session)
+        else:
+            project, old = self._require_project()
+            production = self._plan_production(brief, old)
+            self.services.store.save_working(project.id, production)
+        return self.describe_plan(production)
+
+    def describe_plan(self, production: Production, takes: int | None = None) -> str:
+        takes = takes or self.services.settings.takes
+        brief = production.brief
+        lines = [
+            f'Plan for "{brief.title}" ({brief.duration:g}s, {", ".join(brief.formats)}), '
+            f"{len(production.scenes)} scene(s):"
+        ]
+        for shot in production.shots():
+            used = shot.provider
+            why = shot.preferred_reason
+            if used != shot.preferred_provider:
+                why += f"; using {used}: {shot.provider_reason}"
+            lines.append(
+                f"- shot {shot.id} ({shot.duration:g}s, {used}): {shot.description}. Why: {why}"
+            )
+            if shot.components.missing():
+                lines.append(f"  missing prompt components: {', '.join(shot.components.missing())}")
+        quote = self.quote_takes(takes, production)
+        lines.append(f"Estimated cost of {takes} take(s) per shot: {quote.describe()}.")
+        return "\n".join(lines)
+
+    def set_scenes(self, scenes: list[dict[str, Any]]) -> str:
+        self.update_brief(scenes=scenes)
+        return self.plan() if not self.missing() else self.describe_brief()
+
+    def edit_scene(self, index: int, **changes: Any) -> str:
+        brief = self.brief()
+        specs = [s.model_dump(exclude_none=True) for s in brief.scenes or []]
+        if not specs:
+            project, production = self._require_project()
+            specs = [{"description": s.description} for s in production.scenes]
+        if not 1 <= index <= len(specs):
+            raise StudioError(f"there is no scene {index}; scenes are 1..{len(specs)}")
+        specs[index - 1].update({k: v for k, v in changes.items() if v is not None})
+        if changes.get("remove"):
+            specs.pop(index - 1)
+        specs = [{k: v for k, v in s.items() if k != "remove"} for s in specs]
+        return self.set_scenes(specs)
+
+    def override_provider(self, target: str, provider: str) -> str:
+        try:
+            check_provider_id(provider)
+        except UnknownProvider as exc:
+            raise StudioError(str(exc)) from None
+        session = self.session
+        session.overrides = {**session.overrides, target: provider}
+        self._save(session)
+        try:
+            return self.plan()
+        except StudioError:
+            session.overrides = {k: v for k, v in session.overrides.items() if k != target}
+            self._save(session)
+            raise
+
+    # -- takes ------------------------------------------------------------------------------
+
+    def quote_takes(self, takes: int, production: Production | None = None) -> Quote:
+        """What rendering `takes` takes of every shot would cost, reusing what already exists."""
+        if production is None:
+            production = self._require_project()[1]
+        store = self.services.store
+        cost = seconds = 0.0
+        shots: list[str] = []
+        reused = 0
+        for shot in production.shots():
+            fresh = sum(
+                1 for i in range(takes) if store.find_take_by_hash(take_input_hash(shot, i)) is None
+            )
+            reused += takes - fresh
+            if fresh:
+                est = estimate_shot(shot, fresh)
+                cost += est.cost_usd
+                seconds = max(seconds, est.seconds)
+                shots.append(shot.id)
+        return Quote(round(cost, 4), round(seconds, 1), shots, reused)
+
+    def _check_budget(self, project: Project, quote: Quote) -> None:
+        budget = self.services.settings.budget_usd
+        spent = self.services.store.total_spend(project.id)
+        if budget is not None and spent + quote.cost_usd > budget + 1e-9:
+            raise StudioError(
+                f"this would spend ${quote.cost_usd:.2f} on top of ${spent:.2f} already spent, "
+                f"over the budget of ${budget:.2f} (REELFORGE_BUDGET_USD); fewer takes or a "
+                f"cheaper provider would fit"
+            )
+
+    def record_decision(self, approved: bool, amount: float, note: str) -> None:
+        project = self.project()
+        if project is None:
+            return
+        self.services.store.record_spend(
+            SpendEntry(
+                project_id=project.id,
+                kind="approval" if approved else "rejection",
+                amount_usd=amount,
+                note=note,
+            )
+        )
+
+    async def generate(self, takes: int | None = None, shots: list[str] | None = None) -> str:
+        """Render takes of every shot (or only `shots`), then pick the best of each."""
+        takes = takes or self.services.settings.takes
+        if not 1 <= takes <= 20:
+            raise StudioError("takes per shot must be between 1 and 20")
+        project, production = self._require_project()
+        wanted = [s for s in production.shots() if shots is None or s.id in shots]
+        only = {s.id for s in wanted}
+        subset = production.model_copy(
+            update={
+                "scenes": [
+                    sc.model_copy(update={"shots": [s for s in sc.shots if s.id in only]})
+                    for sc in production.scenes
+                ]
+            }
+        )
+        self._check_budget(project, self.quote_takes(takes, subset))
+        spent_before = self.services.store.total_spend(project.id)
+        try:
+            batch = await render_takes(project, subset, self.services, takes, self.reporter)
+        except ProductionError as exc:
+            raise StudioError(str(exc)) from None
+        picks = dict(production.picks)
+        lines = []
+        for shot in wanted:
+            best = batch.best(shot.id)
+            assert best is not None
+            picks[shot.id] = best.id
+            ranked = self.ranked_takes(shot.id, production)
+            number = next(i for i, t in enumerate(ranked, start=1) if t.id == best.id)
+            notes = f" ({'; '.join(best.qc_notes)})" if best.qc_notes else ""
+            lines.append(
+                f"- shot {shot.id}: {len(ranked)} take(s); picked take {number}, "
+                f"score {best.score or 0:.2f}{notes}"
+            )
+        production = production.model_copy(update={"picks": picks})
+        self.services.store.save_working(project.id, production)
+        spent = self.services.store.total_spend(project.id) - spent_before
+        head = f"Rendered takes for {len(wanted)} shot(s); spent ${spent:.2f}."
+        return "\n".join([head, *lines, "Export next, or pick other takes."])
+
+    def ranked_takes(self, shot_id: str, production: Production | None = None) -> list[Any]:
+        """The shot's successful takes for its current inputs, best first."""
+        if production is None:
+            production = self._require_project()[1]
+        project = self.project()
+        assert project is not None
+        shot = production.shot(shot_id)
+        current = {take_input_hash(shot, i) for i in range(20)}
+        takes = [
+            t
+            for t in self.services.store.takes(project.id, shot_id)
+            if t.status is TakeStatus.SUCCEEDED and t.input_hash in current
+        ]
+        return sorted(takes, key=lambda t: -(t.score or 0.0))
+
+    def pick(self, shot_id: str, take_number: int) -> str:
+        project, production = self._require_project()
+        try:
+            production.shot(shot_id)
+        except KeyError:
+            ids = ", ".join(s.id for s in production.shots())
+            raise StudioError(f"there is no shot {shot_id}; shots are {ids}") from None
+        ranked = self.ranked_takes(shot_id, production)
+        if not 1 <= take_number <= len(ranked):
+            raise StudioError(f"shot {shot_id} has {len(ranked)} take(s); pick 1..{len(ranked)}")
+        take = ranked[take_number - 1]
+        production = production.model_copy(update={"picks": {**production.picks, shot_id: take.id}})
+        self.services.store.save_working(project.id, production)
+        return f"Shot {shot_id} now uses take {take_number} ({take.id}). Export to see it cut."
+
+    # -- export -----------------------------------------------------------------------------
+
+    async def export(self, note: str = "exported from chat", out_dir: Path | None = None) -> str:
+        project, production = self._require_project()
+        missing = [s.id for s in production.shots() if s.id not in production.picks]
+        for shot_id in missing:
+            ranked = self.ranked_takes(shot_id, production)
+            if not ranked:
+                raise StudioError(f"shot {shot_id} has no take yet: generate takes first")
+            production.picks[shot_id] = ranked[0].id
+        number = len(self.services.store.revisions(project.id)) + 1
+        base = out_dir or self.out_dir or self.services.settings.data_dir / "projects" / project.id
+        target = base / f"rev-{number}"
+        step = self.reporter.step if self.reporter else None
+        try:
+            if step is None:
+                production = await assemble_and_export(project, production, self.services, target)
+            else:
+                production = await assemble_and_export(
+                    project, production, self.services, target, step
+                )
+        except ProductionError as exc:
+            raise StudioError(str(exc)) from None
+        revision = self.services.store.commit(project.id, production, note)
+        files = "\n".join(f"- {p}" for p in production.exports)
+        return f"Exported revision {revision.number} ({note}):\n{files}"
+
+    # -- revisions --------------------------------------------------------------------------
+
+    def _change(self, request: str, production: Production) -> Change:
+        brief = production.brief
+        try:
+            return parse_change(
+                request,
+                grade=production.grade,
+                mood=brief.mood,
+                style=brief.style,
+                duration=brief.duration,
+                formats=list(brief.formats),
+            )
+        except RevisionNotUnderstood as exc:
+            raise StudioError(str(exc)) from None
+
+    def _revised_brief(self, brief: Brief, change: Change) -> Brief:
+        data = brief.model_dump()
+        data.update(
+            mood=change.mood, style=change.style, duration=change.duration, formats=change.formats
+        )
+        if brief.scenes and any(s.duration for s in brief.scenes):
+            scale = change.duration / brief.duration
+            data["scenes"] = [
+                {**s.model_dump(), "duration": round(s.duration * scale, 3) if s.duration else None}
+                for s in brief.scenes
+            ]
+        try:
+            return Brief.model_validate(data)
+        except ValidationError as exc:
+            raise StudioError(
+                f"that change does not fit the brief: {exc.errors()[0]['msg']}"
+            ) from None
+
+    def _regraded(self, production: Production, change: Change) -> Production | None:
+        """The free path: same takes, new grade, trimmed shots, new formats; None if it can't."""
+        scale = change.duration / production.brief.duration
+        scenes = []
+        for scene in production.scenes:
+            shots = []
+            for shot in scene.shots:
+                duration = round(shot.duration * scale, 3)
+                take = self.services.store.take(production.picks[shot.id])
+                if scale > 1.0 + 1e-6 and take.file is not None:
+                    from tools.post.probe import ProbeError, probe
+
+                    try:
+                        if probe(take.file).duration_s < duration - 0.05:
+                            return None
+                    except ProbeError:
+                        return None
+                shots.append(shot.model_copy(update={"duration": duration}))
+            scenes.append(
+                scene.model_copy(
+                    update={"shots": shots, "duration": sum(s.duration for s in shots)}
+                )
+            )
+        brief = production.brief.model_copy(
+            update={"duration": change.duration, "formats": change.formats}
+        )
+        return production.model_copy(
+            update={"brief": brief, "scenes": scenes, "grade": change.grade}
+        )
+
+    def revise(self, request: str) -> str:
+        """Turn a revision request into a change, its blast radius and two priced options."""
+        project, production = self._require_project()
+        if not production.picks:
+            raise StudioError("nothing has been rendered yet: generate takes before revising")
+        change = self._change(request, production)
+        regraded = self._regraded(production, change)
+        rerender = self._plan_production(self._revised_brief(production.brief, change), production)
+        rerender = rerender.model_copy(update={"grade": change.grade})
+        quote = self.quote_takes(self.services.settings.takes, rerender)
+        session = self.session
+        session.pending_revision = {"request": request, "label": change.label}
+        self._save(session)
+        g = change.grade
+        lines = [
+            f"Change for {change.request!r} ({change.label}):",
+            f"- grade: brightness {g.brightness:+.2f}, contrast x{g.contrast:.2f}, "
+            f"saturation x{g.saturation:.2f}, temperature {g.temperature:+.2f}",
+            f"- brief: mood '{change.mood}', style '{change.style}', "
+            f"{change.duration:g}s, formats {', '.join(change.formats)}",
+            f"Blast radius: the exports of the current cut go stale "
+            f"({len(production.exports)} file(s)).",
+        ]
+        if regraded is not None:
+            lines.append(
+                "Option a) regrade: re-cut and regrade the existing takes. Free, no new renders."
+            )
+        else:
+            lines.append(
+                "Option a) regrade: not possible, the change needs footage that does not exist."
+            )
+        if quote.shots:
+            lines.append(
+                f"Option b) re-render shots {', '.join(quote.shots)} with the new prompts "
+                f"(takes of those shots go stale; the rest are kept): {quote.describe()}."
+            )
+        else:
+            lines.append("Option b) re-render: no shot's inputs change, so it equals option a.")
+        lines.append("Ask which option to apply.")
+        return "\n".join(lines)
+
+    def quote_revision(self, option: str) -> Quote:
+        if option != "rerender":
+            return Quote(0.0, 5.0, [], 0)
+        project, production = self._require_project()
+        pending = self.session.pending_revision
+        if not pending:
+            return Quote(0.0, 0.0, [], 0)
+        change = self._change(str(pending["request"]), production)
+        plan = self._plan_production(self._revised_brief(production.brief, change), production)
+        return self.quote_takes(self.services.settings.takes, plan)
+
+    async def apply_revision(self, option: str) -> str:
+        project, production = self._require_project()
+        pending = self.session.pending_revision
+        if not pending:
+            raise StudioError("no revision is waiting: describe the change first")
+        change = self._change(str(pending["request"]), production)
+        if option == "regrade":
+            regraded = self._regraded(production, change)
+            if regraded is None:
+                raise StudioError("a regrade can't do this change; apply option b (re-render)")
+            self.services.store.save_working(project.id, regraded)
+            note = f"revision: {change.label} (regrade, no new renders)"
+        elif option == "rerender":
+            plan = self._plan_production(self._revised_brief(production.brief, change), production)
+            plan = plan.model_copy(update={"grade": change.grade})
+            self.services.store.save_working(project.id, plan)
+            session = self.session
+            session.draft = plan.brief.model_dump(mode="json", exclude_none=True)
+            self._save(session)
+            stale = [s.id for s in plan.shots() if s.id not in plan.picks]
+            if stale:
+                await self.generate(shots=stale)
+            note = f"revision: {change.label} (re-rendered {', '.join(stale) or 'nothing'})"
+        else:
+            raise StudioError("option must be 'regrade' (a) or 'rerender' (b)")
+        session = self.session
+        session.pending_revision = None
+        self._save(session)
+        return await self.export(note=note)
+
+    # -- status -----------------------------------------------------------------------------
+
+    def status(self) -> str:
+        project = self.project()
+        if project is None:
+            return self.describe_brief()
+        production = self.services.store.working(project.id)
+        revisions = self.services.store.revisions(project.id)
+        spent = self.services.store.total_spend(project.id)
+        picked = sum(1 for s in production.shots() if s.id in production.picks)
+        lines = [
+            f'Project {project.id} "{project.title}": {len(production.shots())} shot(s), '
+            f"{picked} with a picked take; {len(revisions)} revision(s); spent ${spent:.2f}.",
+        ]
+        if revisions:
+            lines.append(f"Latest exports (revision {revisions[-1].number}):")
+            lines += [f"- {p}" for p in revisions[-1].production.exports]
+        if self.session.pending_revision:
+            lines.append(f"Waiting for a choice on: {self.session.pending_revision['request']}")
+        return "\n".join(lines)
