@@ -337,6 +337,10 @@ from agent.cli import ref_cmd  # noqa: E402  (registers `reelforge ref ...`)
 
 ref_cmd.register(app)
 
+from agent.cli import chat  # noqa: E402  (registers `reelforge chat`)
+
+chat.register(app)
+
 from agent.cli import post_cmd  # noqa: E402  (registers `reelforge export` and `post ...`)
 
 post_cmd.register(app)
@@ -353,3 +357,7 @@ def run() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,177 @@
+"""`reelforge chat`: the conversation in the terminal, or piped.
+
+On a terminal it is an interactive prompt. When stdin is not a terminal it reads one message per
+line, writes replies to stdout and progress to stderr, and reads approval answers ("approve",
+"reject [reason]", "edit takes=2") from the same stream, so a whole conversation can be piped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
+
+if TYPE_CHECKING:
+    from agent.runtime import Approval, ChatRuntime, Turn
+    from memory.models import Shot, Take
+
+QUIT = {"/quit", "/exit", "quit", "exit"}
+
+
+class LineReporter:
+    """Progress for chat: one line on stderr per stage as it starts and ends."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self._seen: dict[str, float] = {}
+
+    def step(self, name: str, fraction: float) -> None:
+        from agent.cli.progress import STEP_LABELS
+
+        label = STEP_LABELS.get(name, name)
+        if name not in self._seen:
+            self.err.write(f"... {label}\n")
+        if fraction >= 1.0 and self._seen.get(name, 0.0) < 1.0:
+            self.err.write(f"... {label}: done\n")
+        self._seen[name] = fraction
+        self.err.flush()
+
+    def take(self, shot: Shot, take: Take) -> None:
+        if take.error:
+            self.err.write(f"... shot {shot.id} take failed: {take.error}\n")
+            self.err.flush()
+
+
+def parse_decision(line: str) -> tuple[str, str | None, dict[str, Any] | None] | None:
+    """`approve` / `yes`, `reject [why]` / `no`, `edit takes=2` -> (decision, message, args)."""
+    words = line.strip().split(maxsplit=1)
+    if not words:
+        return None
+    head, rest = words[0].lower().rstrip(".!,"), (words[1] if len(words) > 1 else "")
+    if head in ("approve", "approved", "yes", "y", "ok", "okay", "go"):
+        return "approve", None, None
+    if head in ("reject", "rejected", "no", "n", "cancel"):
+        return "reject", rest or None, None
+    if head == "edit":
+        args: dict[str, Any] = {}
+        for pair in rest.replace(",", " ").split():
+            key, sep, value = pair.partition("=")
+            if not sep:
+                return None
+            args[key] = int(value) if value.isdigit() else value
+        return ("edit", None, args) if args else None
+    return None
+
+
+def _print_turn(turn: Turn, out: Callable[[str], None]) -> None:
+    for reply in turn.replies:
+        out(reply)
+
+
+def _approval_question(approval: Approval) -> str:
+    return f"{approval.description} Reply 'approve', 'reject [why]' or 'edit takes=N'."
+
+
+async def _converse(
+    runtime: ChatRuntime, thread_id: str, lines: Any, out: Callable[[str], None]
+) -> None:
+    pending = await runtime.restore_pending(thread_id)
+    if pending is not None:
+        out(_approval_question(pending))
+    while True:
+        line = await lines()
+        if line is None:
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if text.lower() in QUIT:
+            break
+        approval = runtime.pending(thread_id)
+        if approval is not None:
+            decision = parse_decision(text)
+            if decision is None:
+                out(_approval_question(approval))
+                continue
+            kind, message, args = decision
+            turn = await runtime.decide(thread_id, kind, message=message, args=args)  # type: ignore[arg-type]
+        else:
+            turn = await runtime.send(thread_id, text)
+        _print_turn(turn, out)
+        if turn.approval is not None:
+            out(_approval_question(turn.approval))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("chat")
+    def chat_cmd(
+        project: Annotated[
+            str | None,
+            typer.Option("--project", "-P", help="Resume a project's conversation and production."),
+        ] = None,
+        thread: Annotated[
+            str | None, typer.Option("--thread", "-t", help="Conversation thread id to resume.")
+        ] = None,
+        out: Annotated[
+            Path | None, typer.Option("--out", "-o", help="Write exports under DIR/rev-N/.")
+        ] = None,
+    ) -> None:
+        """Talk it through: interview, plan, approve, make and revise, in conversation."""
+        from agent.cli.main import _services, fail
+        from agent.runtime import ChatRuntime
+        from memory.store import ProjectNotFound
+
+        services = _services()
+        interactive = sys.stdin.isatty()
+        err = sys.stderr
+        thread_id = thread
+        if project is not None:
+            try:
+                found = services.store.get_project(project)
+            except ProjectNotFound as exc:
+                services.store.close()
+                fail(str(exc))
+            thread_id = (
+                thread_id or services.store.thread_for_project(found.id) or f"cli:{found.id}"
+            )
+        thread_id = thread_id or f"cli:{secrets.token_hex(4)}"
+
+        def say(text: str) -> None:
+            typer.echo(text)
+            if interactive:
+                typer.echo("")
+
+        async def read_line() -> str | None:
+            if interactive:
+                try:
+                    return await asyncio.to_thread(input, "you> ")
+                except EOFError:
+                    return None
+            line = await asyncio.to_thread(sys.stdin.readline)
+            return line if line else None
+
+        async def main() -> None:
+            reporter = LineReporter(err)
+            try:
+                async with ChatRuntime.open(
+                    services.settings, reporter=reporter, services=services, out_dir=out
+                ) as runtime:
+                    studio = runtime.studio(thread_id)
+                    if project is not None and studio.session.project_id is None:
+                        studio.attach(project)
+                    err.write(f"thread {thread_id}\n")
+                    if interactive:
+                        say("reelforge: tell me about the video you want to make. (/quit to leave)")
+                    await _converse(runtime, thread_id, read_line, say)
+                    attached = runtime.studio(thread_id).project()
+                    if attached is not None:
+                        err.write(f"resume with: reelforge chat --project {attached.id}\n")
+            finally:
+                await services.aclose()
+
+        asyncio.run(main())

@@ -1,0 +1,270 @@
+"""The offline director: a rule-based chat model that drives the same agent loop and tools.
+
+It is a real `BaseChatModel`: `create_agent` binds the tools to it, calls it with the thread's
+messages, and runs the tool calls it returns, exactly as with an LLM. It reads only what an LLM
+would read (the person's words and the tools' results) and nothing else: its place in the conversation (which question it asked, which steps succeeded) is
+read back from the messages, so a checkpointed, summarised or OpenAI-serialised thread resumes.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from agent.extract import FIELDS, extract, wants_default
+from tools.revisions import PHRASES
+
+QUESTIONS = {
+    "story": "What happens in the video? A sentence or two is enough.",
+    "mood": "What mood should it have? For example hopeful, moody, dreamy or energetic.",
+    "style": "What look are you after? For example cinematic film, anime, documentary or "
+    "ultra-realistic. (Say 'you choose' for cinematic.)",
+    "duration": "How long should it be, in seconds? (15 s suits Reels and TikTok.)",
+    "formats": "Which formats: 9:16 vertical, 16:9 horizontal, 1:1 square, or all three?",
+    "audience": "Who is it for? (Say 'you choose' for a general social audience.)",
+}
+DEFAULTS: dict[str, Any] = {
+    "mood": "hopeful",
+    "style": "cinematic",
+    "duration": 15,
+    "formats": ["9:16"],
+    "audience": "a general social media audience",
+}
+GO = re.compile(
+    r"^\s*(yes|yep|yeah|sure|ok|okay|go|go ahead|do it|render( it)?|make it|let'?s go|"
+    r"sounds good|looks good|approved?|proceed|start|perfect|great)\b",
+    re.IGNORECASE,
+)
+NO = re.compile(r"^\s*(no|nope|not yet|wait|stop|cancel)\b", re.IGNORECASE)
+EXPORT = re.compile(r"\bexport\b", re.IGNORECASE)
+STATUS = re.compile(r"\b(status|where are we|progress|what'?s the state)\b", re.IGNORECASE)
+OPTION_A = re.compile(r"^\s*(a|option a|\(a\)|regrade|the free one|free)\b", re.IGNORECASE)
+OPTION_B = re.compile(r"^\s*(b|option b|\(b\)|re-?render)\b", re.IGNORECASE)
+PICK = re.compile(
+    r"\btake (\d+)\b.*\bshot (\d+(?:\.\d+)?)|\bshot (\d+(?:\.\d+)?)\b.*\btake (\d+)\b", re.I
+)
+PROVIDER = re.compile(
+    r"\b(?:use|try|switch to|with)\s+(veo|kling|runway|luma|pika|animatic)\b.*?"
+    r"\b(?:for|on)\s+(?:scene|shot)\s+(\d+(?:\.\d+)?)|"
+    r"\b(?:scene|shot)\s+(\d+(?:\.\d+)?)\b.*?\b(?:on|with|to|use)\s+(veo|kling|runway|luma|pika|animatic)\b",
+    re.IGNORECASE,
+)
+REVISION = re.compile("|".join(f"(?:{p.pattern})" for p in PHRASES), re.IGNORECASE)
+MISSING = re.compile(r"Still missing: ([a-z, ]+)\.")
+
+
+RENDER_ASK = "Shall I render it?"
+OPTION_ASK = "Which one: a or b?"
+PHASE_LINE = re.compile(r"^Conversation phase: (\w+)$", re.MULTILINE)
+SUMMARY_HEAD = "Summary of the conversation so far"
+TOOL_PHASE = {
+    "plan_production": "planned",
+    "set_scenes": "planned",
+    "edit_scene": "planned",
+    "set_provider": "planned",
+    "generate_takes": "rendered",
+    "export_video": "exported",
+    "apply_revision": "exported",
+    "revise_video": "revising",
+}
+
+
+def conversation_state(messages: list[BaseMessage]) -> tuple[str, str | None]:
+    """(phase, asked) read from the messages alone, as an LLM would: the phase from the tools
+    that succeeded (or a summary's phase line), the question from the last thing said."""
+    phase, asked = "interview", None
+    for message in messages:
+        text = str(message.content)
+        if isinstance(message, ToolMessage):
+            ok = not text.startswith("error:") and message.status != "error"
+            if ok and message.name in TOOL_PHASE:
+                if message.name == "plan_production" and not text.startswith("Plan for"):
+                    continue
+                phase = TOOL_PHASE[message.name]
+            if message.name == "apply_revision" and not ok:
+                asked = "option"
+        elif isinstance(message, HumanMessage) and text.startswith(SUMMARY_HEAD):
+            if m := PHASE_LINE.search(text):
+                phase = m.group(1)
+        elif isinstance(message, AIMessage) and text.strip():
+            asked = None
+            if text.rstrip().endswith(OPTION_ASK):
+                asked = "option"
+            elif RENDER_ASK in text:
+                asked = "go"
+            else:
+                for field, question in QUESTIONS.items():
+                    if question in text:
+                        asked = field
+    return phase, asked
+
+
+class OfflineDirector(BaseChatModel):
+    """Rule-based director; the embedded default when no chat model is configured."""
+
+    tool_names: list[str] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "reelforge-offline-director"
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Any:
+        names = [getattr(t, "name", None) or t.get("name", "") for t in tools]
+        return self.model_copy(update={"tool_names": names})
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=self.respond(messages))])
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def respond(self, messages: list[BaseMessage]) -> AIMessage:
+        phase, asked = conversation_state(messages)
+        state: dict[str, Any] = {"phase": phase, "asked": asked}
+        last = messages[-1] if messages else HumanMessage("")
+        if isinstance(last, ToolMessage):
+            return self._after_tool(last, state)
+        return self._after_person(str(last.content), state)
+
+    @staticmethod
+    def _say(text: str, phase: str, asked: str | None = None) -> AIMessage:
+        return AIMessage(text)
+
+    @staticmethod
+    def _call(name: str, args: dict[str, Any], phase: str, asked: str | None = None) -> AIMessage:
+        return AIMessage(
+            "", tool_calls=[{"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}"}]
+        )
+
+    def _after_person(self, text: str, state: dict[str, Any]) -> AIMessage:
+        phase, asked = state["phase"], state["asked"]
+        if not text.strip():
+            return self._say("Tell me about the video you want to make.", phase, asked)
+        if STATUS.search(text):
+            return self._call("show_status", {}, phase, asked)
+        if asked == "option":
+            if OPTION_A.search(text):
+                return self._call("apply_revision", {"option": "regrade"}, "revising")
+            if OPTION_B.search(text):
+                return self._call("apply_revision", {"option": "rerender"}, "revising")
+        if m := PROVIDER.search(text):
+            provider = (m.group(1) or m.group(4)).lower()
+            target = m.group(2) or m.group(3)
+            return self._call("set_provider", {"shot": target, "provider": provider}, "planned")
+        if phase in ("rendered", "exported", "revising") and (m := PICK.search(text)):
+            take = int(m.group(1) or m.group(4))
+            shot = m.group(2) or m.group(3)
+            shot = shot if "." in shot else f"{shot}.1"
+            return self._call("pick_take", {"shot": shot, "take": take}, "rendered")
+        if phase in ("rendered", "exported", "revising") and EXPORT.search(text):
+            return self._call("export_video", {}, phase)
+        if phase in ("exported", "revising") and REVISION.search(text):
+            return self._call("revise_video", {"request": text.strip()}, "revising")
+        if phase == "planned" and asked == "go":
+            if GO.search(text):
+                return self._call("generate_takes", {}, "planned")
+            if NO.search(text):
+                return self._say(
+                    "No problem, nothing was rendered. Change a scene, a provider or the brief, "
+                    "or say 'go' when you are ready.",
+                    phase,
+                    "go",
+                )
+        if phase == "rendered" and GO.search(text):
+            return self._call("export_video", {}, phase)
+        fields = extract(text, asked if asked in FIELDS else None)
+        if asked in DEFAULTS and asked not in fields and wants_default(text):
+            fields[asked] = DEFAULTS[asked]
+        if fields:
+            return self._call(
+                "update_brief", fields, "interview" if phase == "interview" else phase
+            )
+        if phase in ("planned", "rendered", "exported") and REVISION.search(text):
+            return self._call("revise_video", {"request": text.strip()}, "revising")
+        if asked in QUESTIONS:
+            return self._say(f"Sorry, I didn't catch that. {QUESTIONS[asked]}", phase, asked)
+        return self._say(
+            "I can help you plan and make a video. Tell me the story, the mood, the style, the "
+            "length, the format and who it is for. (What I understand offline is listed in the "
+            "README; a real language model understands more.)",
+            phase,
+            asked,
+        )
+
+    def _after_tool(self, result: ToolMessage, state: dict[str, Any]) -> AIMessage:
+        name = result.name or ""
+        text = str(result.content)
+        phase = state["phase"]
+        failed = text.startswith("error:") or result.status == "error"
+        if name in ("update_brief", "show_brief"):
+            if failed:
+                return self._say(f"{text}\nCould you say that another way?", phase, state["asked"])
+            missing = MISSING.search(text)
+            if missing:
+                field = missing.group(1).split(",")[0].strip()
+                return self._say(QUESTIONS.get(field, f"What about the {field}?"), phase, field)
+            if phase == "interview":
+                return self._call("plan_production", {}, "interview")
+            return self._call("plan_production", {}, phase)
+        if name in ("plan_production", "set_scenes", "edit_scene", "set_provider"):
+            if failed:
+                return self._say(text, phase, state["asked"])
+            return self._say(
+                f"{text}\n{RENDER_ASK} Say 'go', or change a scene or a provider first.",
+                "planned",
+                "go",
+            )
+        if name == "generate_takes":
+            if failed:
+                return self._say(
+                    f"{text}\nNothing more was rendered. You can ask for fewer takes or another "
+                    "provider (the animatic is free).",
+                    "planned",
+                    "go",
+                )
+            return self._call("export_video", {}, "rendered")
+        if name == "export_video":
+            if failed:
+                return self._say(text, phase, None)
+            return self._say(
+                f"{text}\nWant changes? Try 'make it moodier', 'warmer', 'faster' or 'vertical'.",
+                "exported",
+            )
+        if name == "revise_video":
+            if failed:
+                return self._say(text, phase, None)
+            return self._say(
+                f"{text.replace('Ask which option to apply.', '').strip()}\n{OPTION_ASK}",
+                "revising",
+                "option",
+            )
+        if name == "apply_revision":
+            if failed:
+                return self._say(text, phase, "option")
+            return self._say(f"{text}\nAnything else to change?", "exported")
+        return self._say(text, phase, state["asked"])
+
+
+def summarize(messages: list[BaseMessage]) -> str:
+    """An extractive summary for long threads (the offline stand-in for an LLM summary): the
+    newest result of each tool, which together hold the brief, the plan and the exports."""
+    newest: dict[str, str] = {}
+    for message in messages:
+        if isinstance(message, ToolMessage) and not str(message.content).startswith("error:"):
+            newest[message.name or "tool"] = str(message.content)
+    phase, _ = conversation_state(messages)
+    lines = [f"{SUMMARY_HEAD} (newest result of each step):", f"Conversation phase: {phase}"]
+    lines += [f"[{name}] {text}" for name, text in newest.items()]
+    return "\n".join(lines)

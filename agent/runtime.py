@@ -1,0 +1,270 @@
+"""The one conversation runtime shared by `reelforge chat` and the Slack bot.
+
+It owns the agent graph (LangChain `create_agent` with approval, summarisation and call-limit
+middleware), the LangGraph checkpointer (SQLite in the data dir), and one lock per thread so a
+thread runs one turn at a time: a second message waits for the first to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from langchain.agents import create_agent
+from langchain.agents.middleware import (
+    AgentMiddleware,
+    HumanInTheLoopMiddleware,
+    InterruptOnConfig,
+    ModelCallLimitMiddleware,
+    SummarizationMiddleware,
+)
+from langchain.agents.middleware.types import ToolCallRequest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+
+import prompts
+from agent.models import chat_model, is_offline
+from agent.tools import ALL_TOOLS, PAID_TOOLS, ChatContext, price_of
+from tools.production import Reporter, Services
+from tools.providers.registry import provider_ids
+from tools.settings import Settings
+from tools.studio import Studio
+
+ROUTING_RULES = (
+    "dialogue or native audio -> veo; stylised, cartoon or anime -> pika; longer than 8 s or "
+    "heavy motion -> kling; realistic camera moves -> luma; quick creative clips -> runway; "
+    "unconfigured providers fall back to the free offline animatic."
+)
+MODEL_CALLS_PER_TURN = 30
+
+Decision = Literal["approve", "reject", "edit"]
+
+
+@dataclass(frozen=True)
+class Approval:
+    """Paid work waiting for a person's decision."""
+
+    tool: str
+    args: dict[str, Any]
+    price_usd: float
+    description: str
+
+
+@dataclass
+class Turn:
+    """What one message (or one approval decision) produced."""
+
+    replies: list[str] = field(default_factory=list)
+    approval: Approval | None = None
+
+
+def system_prompt(settings: Settings) -> str:
+    return prompts.render(
+        "system",
+        approve_above_usd=f"{settings.approve_above_usd:.2f}",
+        providers=", ".join(provider_ids()),
+        routing_rules=ROUTING_RULES,
+        interview=prompts.load("interview").strip(),
+        scenes=prompts.load("scenes").strip(),
+        revision=prompts.load("revision").strip(),
+    )
+
+
+def _approval_config(threshold: float) -> InterruptOnConfig:
+    def when(request: ToolCallRequest) -> bool:
+        ctx = cast(ChatContext, request.runtime.context)
+        call = request.tool_call
+        return price_of(ctx.studio, call["name"], dict(call["args"])) > threshold
+
+    def describe(tool_call: Any, state: Any, runtime: Any) -> str:
+        ctx: ChatContext = runtime.context
+        price = price_of(ctx.studio, tool_call["name"], dict(tool_call["args"]))
+        return f"Spend ${price:.2f} on {tool_call['name']} {tool_call['args'] or ''}".strip() + "?"
+
+    return InterruptOnConfig(
+        allowed_decisions=["approve", "edit", "reject"], description=describe, when=when
+    )
+
+
+def build_agent(
+    model: BaseChatModel,
+    settings: Settings,
+    checkpointer: BaseCheckpointSaver[Any] | None,
+    tools: list[BaseTool] | None = None,
+) -> Any:
+    """The agent graph. `tools` defaults to every reelforge tool."""
+    from agent.director import summarize
+
+    summarizer: Any = summarize if is_offline(model) else model
+    middleware: list[AgentMiddleware[Any, Any, Any]] = [
+        HumanInTheLoopMiddleware(
+            interrupt_on={
+                name: _approval_config(settings.approve_above_usd) for name in PAID_TOOLS
+            },
+            description_prefix="Approve spend",
+        ),
+        SummarizationMiddleware(
+            model,
+            summarizer=summarizer,
+            trigger=("messages", settings.history_messages),
+            keep=("messages", max(6, settings.history_messages // 3)),
+        ),
+        ModelCallLimitMiddleware(run_limit=MODEL_CALLS_PER_TURN, exit_behavior="end"),
+    ]
+    return create_agent(
+        model,
+        tools=tools if tools is not None else ALL_TOOLS,
+        system_prompt=system_prompt(settings),
+        middleware=middleware,
+        context_schema=ChatContext,
+        checkpointer=checkpointer,
+        name="reelforge",
+    )
+
+
+class ChatRuntime:
+    """Conversations over one set of services; safe to share between front ends."""
+
+    def __init__(
+        self,
+        services: Services,
+        model: BaseChatModel,
+        checkpointer: BaseCheckpointSaver[Any] | None,
+        reporter: Reporter | None = None,
+        out_dir: Path | None = None,
+    ) -> None:
+        self.services = services
+        self.model = model
+        self.reporter = reporter
+        self.out_dir = out_dir
+        self.graph = build_agent(model, services.settings, checkpointer)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._pending: dict[str, Approval] = {}
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        model: BaseChatModel | None = None,
+        reporter: Reporter | None = None,
+        services: Services | None = None,
+        out_dir: Path | None = None,
+    ) -> AsyncIterator[ChatRuntime]:
+        """A runtime with the SQLite checkpointer in the data dir, closed on exit."""
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        own = services is None
+        services = services or Services.open(settings)
+        try:
+            async with AsyncSqliteSaver.from_conn_string(
+                str(settings.data_dir / "threads.db")
+            ) as saver:
+                yield cls(services, model or chat_model(settings), saver, reporter, out_dir)
+        finally:
+            if own:
+                await services.aclose()
+
+    def studio(self, thread_id: str) -> Studio:
+        return Studio(self.services, thread_id, self.reporter, self.out_dir)
+
+    def _lock(self, thread_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(thread_id, asyncio.Lock())
+
+    def pending(self, thread_id: str) -> Approval | None:
+        return self._pending.get(thread_id)
+
+    async def send(self, thread_id: str, text: str) -> Turn:
+        """One message from the person; waits for any turn already running in this thread."""
+        async with self._lock(thread_id):
+            if thread_id in self._pending:
+                approval = self._pending[thread_id]
+                return Turn([f"Waiting for your decision first: {approval.description}"], approval)
+            return await self._run(thread_id, {"messages": [HumanMessage(text)]})
+
+    async def decide(
+        self,
+        thread_id: str,
+        decision: Decision,
+        *,
+        message: str | None = None,
+        args: dict[str, Any] | None = None,
+    ) -> Turn:
+        """Answer the thread's pending approval; the decision lands in the spend ledger."""
+        async with self._lock(thread_id):
+            approval = self._pending.pop(thread_id, None)
+            if approval is None:
+                return Turn(["There is nothing waiting for approval."])
+            studio = self.studio(thread_id)
+            if decision == "approve":
+                studio.record_decision(True, approval.price_usd, approval.description)
+                answer: dict[str, Any] = {"type": "approve"}
+            elif decision == "edit":
+                new_args = {**approval.args, **(args or {})}
+                price = price_of(studio, approval.tool, new_args)
+                studio.record_decision(True, price, f"edited to {new_args}: {approval.description}")
+                answer = {
+                    "type": "edit",
+                    "edited_action": {"name": approval.tool, "args": new_args},
+                }
+            else:
+                studio.record_decision(False, approval.price_usd, approval.description)
+                answer = {
+                    "type": "reject",
+                    "message": message or "The person rejected this spend; nothing was rendered.",
+                }
+            return await self._run(thread_id, Command(resume={"decisions": [answer]}))
+
+    async def _run(self, thread_id: str, payload: Any) -> Turn:
+        config: Any = {"configurable": {"thread_id": thread_id}, "recursion_limit": 100}
+        context = ChatContext(studio=self.studio(thread_id))
+        turn = Turn()
+        async for update in self.graph.astream(
+            payload, config, context=context, stream_mode="updates"
+        ):
+            for node, data in update.items():
+                if node == "__interrupt__":
+                    turn.approval = self._approval_from(thread_id, data)
+                    continue
+                for message in _messages(data):
+                    if isinstance(message, AIMessage) and message.text.strip():
+                        turn.replies.append(message.text.strip())
+        if turn.approval is not None:
+            self._pending[thread_id] = turn.approval
+        return turn
+
+    def _approval_from(self, thread_id: str, interrupts: Any) -> Approval:
+        value = interrupts[0].value
+        request = value["action_requests"][0]
+        studio = self.studio(thread_id)
+        price = price_of(studio, request["name"], dict(request["args"]))
+        return Approval(request["name"], dict(request["args"]), price, request["description"])
+
+    async def history(self, thread_id: str) -> list[BaseMessage]:
+        state = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
+        return list(state.values.get("messages", [])) if state.values else []
+
+    async def restore_pending(self, thread_id: str) -> Approval | None:
+        """After a restart, a thread may be waiting for an approval in its checkpoint."""
+        state = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
+        if state.interrupts:
+            approval = self._approval_from(thread_id, state.interrupts)
+            self._pending[thread_id] = approval
+            return approval
+        return None
+
+
+def _messages(data: Any) -> list[BaseMessage]:
+    if isinstance(data, dict):
+        found = data.get("messages", [])
+        return list(found) if isinstance(found, list) else []
+    return []

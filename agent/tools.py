@@ -1,0 +1,247 @@
+"""The tools the model sees: thin wrappers over `tools.studio.Studio`.
+
+Each docstring is the model's contract. A tool returns a short summary for the model to relay,
+never raw provider JSON; a failure the person can fix comes back as a message starting with
+"error:", so the model can explain it or retry with better arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from langchain.tools import ToolRuntime, tool
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, Field
+
+from memory.store import ProjectNotFound
+from tools.providers.base import ProviderError
+from tools.providers.registry import UnknownProvider
+from tools.studio import Studio, StudioError
+
+ACTIONABLE = (StudioError, ProviderError, ProjectNotFound, UnknownProvider)
+
+
+@dataclass
+class ChatContext:
+    """What every tool call of one thread works with (LangGraph runtime context)."""
+
+    studio: Studio
+
+
+Runtime = ToolRuntime[ChatContext]
+
+
+def _safe(fn: Callable[[], str]) -> str:
+    try:
+        return fn()
+    except ACTIONABLE as exc:
+        return f"error: {exc}"
+
+
+async def _asafe(fn: Callable[[], Awaitable[str]]) -> str:
+    try:
+        return await fn()
+    except ACTIONABLE as exc:
+        return f"error: {exc}"
+
+
+class SceneInput(BaseModel):
+    description: str = Field(description="One short visual sentence: who, where, doing what.")
+    duration: float | None = Field(default=None, description="Seconds; omit to share the rest.")
+    dialogue: str | None = Field(default=None, description="Spoken words, if any.")
+    camera: str | None = Field(default=None, description="Camera move, e.g. 'slow push-in'.")
+
+
+@tool
+def update_brief(
+    runtime: Runtime,
+    story: str | None = None,
+    mood: str | None = None,
+    style: str | None = None,
+    duration: float | None = None,
+    formats: list[str] | None = None,
+    audience: str | None = None,
+    title: str | None = None,
+    platform: str | None = None,
+    music: str | None = None,
+) -> str:
+    """Save brief fields the person gave; leave out what they did not say.
+
+    Args:
+        story: What happens, in a sentence or a few.
+        mood: The feeling, e.g. "hopeful, wistful".
+        style: The look, e.g. "cinematic, warm film look" or "anime".
+        duration: Length in seconds.
+        formats: Any of "9:16", "16:9", "1:1" (or "vertical", "horizontal", "square", "all").
+        audience: Who it is for.
+        title: The film's title.
+        platform: Where it will be posted, e.g. "instagram reels".
+        music: Path to a music file on this machine.
+
+    Returns the brief so far and the next missing field to ask about.
+    """
+    fields = {
+        "story": story,
+        "mood": mood,
+        "style": style,
+        "duration": duration,
+        "formats": formats,
+        "audience": audience,
+        "title": title,
+        "platform": platform,
+        "music": music,
+    }
+    return _safe(lambda: runtime.context.studio.update_brief(**fields))
+
+
+@tool
+def show_brief(runtime: Runtime) -> str:
+    """Show the brief gathered so far and what is still missing."""
+    return _safe(lambda: runtime.context.studio.describe_brief())
+
+
+@tool
+def plan_production(runtime: Runtime) -> str:
+    """Plan scenes and shots from the complete brief: provider per shot with its reason, prompt
+    gaps, and the estimated price and time. Spends nothing. Call again after brief changes."""
+    return _safe(lambda: runtime.context.studio.plan())
+
+
+@tool
+def set_scenes(runtime: Runtime, scenes: list[SceneInput]) -> str:
+    """Replace the scene list with the person's scenes, then re-plan.
+
+    Args:
+        scenes: The scenes in order.
+    """
+    items = [s.model_dump(exclude_none=True) for s in scenes]
+    return _safe(lambda: runtime.context.studio.set_scenes(items))
+
+
+@tool
+def edit_scene(
+    runtime: Runtime,
+    index: Annotated[int, Field(ge=1)],
+    description: str | None = None,
+    duration: float | None = None,
+    dialogue: str | None = None,
+    camera: str | None = None,
+) -> str:
+    """Change one scene (1-based index), then re-plan. Only the given fields change.
+
+    Args:
+        index: Scene number, from 1.
+        description: New description.
+        duration: New length in seconds.
+        dialogue: New spoken words.
+        camera: New camera move.
+    """
+    changes = {"description": description, "duration": duration, "dialogue": dialogue}
+    changes["camera"] = camera
+    return _safe(lambda: runtime.context.studio.edit_scene(index, **changes))
+
+
+@tool
+def set_provider(runtime: Runtime, shot: str, provider: str) -> str:
+    """Override the video model for a shot ("1.2") or a whole scene ("2"), then re-plan.
+
+    Args:
+        shot: Shot id like "1.2" or scene number like "2".
+        provider: One of veo, kling, runway, luma, pika, animatic.
+    """
+    return _safe(lambda: runtime.context.studio.override_provider(shot, provider))
+
+
+@tool
+async def generate_takes(
+    runtime: Runtime, takes: Annotated[int, Field(ge=1, le=20)] | None = None
+) -> str:
+    """Render takes of every shot (only what is not rendered yet) and pick the best of each.
+    May cost money: paid work waits for the person's approval. Call only after they agreed.
+
+    Args:
+        takes: Takes per shot (1-20); default from settings.
+    """
+    return await _asafe(lambda: runtime.context.studio.generate(takes))
+
+
+@tool
+def pick_take(runtime: Runtime, shot: str, take: Annotated[int, Field(ge=1)]) -> str:
+    """Use another take for a shot; takes are numbered best first.
+
+    Args:
+        shot: Shot id like "1.1".
+        take: Take number, from 1 (the best).
+    """
+    return _safe(lambda: runtime.context.studio.pick(shot, take))
+
+
+@tool
+async def export_video(runtime: Runtime) -> str:
+    """Cut the picked takes together, lay and level the sound, export every format, and record
+    a new revision. Returns the exported file paths."""
+    return await _asafe(lambda: runtime.context.studio.export())
+
+
+@tool
+def revise_video(runtime: Runtime, request: str) -> str:
+    """Turn a revision request ("make it moodier", "warmer", "faster", "vertical") into a precise
+    change, name what goes stale, and price two options: a free regrade or a re-render.
+
+    Args:
+        request: The person's words.
+    """
+    return _safe(lambda: runtime.context.studio.revise(request))
+
+
+@tool
+async def apply_revision(runtime: Runtime, option: Literal["regrade", "rerender"]) -> str:
+    """Apply the revision offered by revise_video: "regrade" (free, existing takes) or
+    "rerender" (renders only the affected shots; may cost money and wait for approval).
+
+    Args:
+        option: "regrade" or "rerender".
+    """
+    return await _asafe(lambda: runtime.context.studio.apply_revision(option))
+
+
+@tool
+def show_status(runtime: Runtime) -> str:
+    """The project's state: shots, picks, revisions, latest exports and spend."""
+    return _safe(lambda: runtime.context.studio.status())
+
+
+ALL_TOOLS: list[BaseTool] = [
+    update_brief,
+    show_brief,
+    set_scenes,
+    edit_scene,
+    plan_production,
+    set_provider,
+    generate_takes,
+    pick_take,
+    export_video,
+    revise_video,
+    apply_revision,
+    show_status,
+]
+
+# Tools that can spend money, and how to price a call of each before it runs.
+PAID_TOOLS = ("generate_takes", "apply_revision")
+
+
+def price_of(studio: Studio, name: str, args: dict[str, object]) -> float:
+    """What this tool call would spend, from the same quotes the tools use."""
+    try:
+        if name == "generate_takes":
+            takes = args.get("takes")
+            return studio.quote_takes(
+                int(str(takes)) if takes else studio.services.settings.takes
+            ).cost_usd
+        if name == "apply_revision":
+            return studio.quote_revision(str(args.get("option"))).cost_usd
+    except ACTIONABLE:
+        return 0.0
+    return 0.0
