@@ -53,8 +53,19 @@ class FakePaidProvider:
         dest.parent.mkdir(parents=True, exist_ok=True)
         size = "360x640"
         await arun(
-            ["-f", "lavfi", "-i", f"testsrc=size={size}:rate=24:duration=4", "-pix_fmt", "yuv420p",
-             "-c:v", "libx264", "-preset", "ultrafast", str(dest)]
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc=size={size}:rate=24:duration=4",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                str(dest),
+            ]
         )
         return dest
 
@@ -62,7 +73,9 @@ class FakePaidProvider:
         return None
 
 
-def _runtime_parts(tmp_path: Path, **settings_kw: object) -> tuple[Settings, Services, FakePaidProvider]:
+def _runtime_parts(
+    tmp_path: Path, **settings_kw: object
+) -> tuple[Settings, Services, FakePaidProvider]:
     settings = Settings(
         data_dir=tmp_path / "data", runwayml_api_secret=SecretStr("key"), **settings_kw
     )

@@ -72,9 +72,11 @@ def test_chat_resumes_a_project_and_its_conversation(tmp_path: Path) -> None:
     )
     assert first.returncode == 0, first.stderr
     assert "Which formats" in first.stdout or "Who is it for" in first.stdout
-    project = first.stderr.split("reelforge chat --project ")[1].split()[0] if (
-        "--project" in first.stderr
-    ) else None
+    project = (
+        first.stderr.split("reelforge chat --project ")[1].split()[0]
+        if ("--project" in first.stderr)
+        else None
+    )
     assert project is None  # no project until the brief is planned
     thread = first.stderr.split("thread ")[1].split()[0]
     second = _reelforge(["chat", "--thread", thread], data, "square\nfor cat people\n")
