@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast, get_args
@@ -149,7 +149,14 @@ class RefStore:
         )
         return ref
 
-    def add_many(self, refs: list[Reference], batch: int = 1000) -> None:
+    def add_many(
+        self,
+        refs: list[Reference],
+        batch: int = 1000,
+        embeddings: Sequence[Sequence[float]] | None = None,
+    ) -> None:
+        """Store many references; `embeddings` (same order) skips embedding, e.g. in benches."""
+        vectors = dict(zip((r.id for r in refs), embeddings, strict=True)) if embeddings else {}
         by_scope: dict[str | None, list[Reference]] = {}
         for ref in refs:
             by_scope.setdefault(ref.project_id, []).append(ref)
@@ -161,6 +168,7 @@ class RefStore:
                     ids=[r.id for r in part],
                     documents=[document(r) for r in part],
                     metadatas=[_metadata(r) for r in part],
+                    embeddings=[vectors[r.id] for r in part] if vectors else None,
                 )
 
     def delete(self, ref_id: str, project: str | None = None) -> None:
