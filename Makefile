@@ -30,6 +30,7 @@ test: lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python bench/agent.py
 	$(BIN)/python bench/run.py
 
 clean:

@@ -128,6 +128,16 @@ class OfflineDirector(BaseChatModel):
     ) -> ChatResult:
         return ChatResult(generations=[ChatGeneration(message=self.respond(messages))])
 
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        # Rules are instant: answer on the event loop instead of hopping to a worker thread.
+        return ChatResult(generations=[ChatGeneration(message=self.respond(messages))])
+
     # -- decisions --------------------------------------------------------------------------
 
     def respond(self, messages: list[BaseMessage]) -> AIMessage:

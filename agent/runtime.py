@@ -98,11 +98,14 @@ def build_agent(
     settings: Settings,
     checkpointer: BaseCheckpointSaver[Any] | None,
     tools: list[BaseTool] | None = None,
+    summarizer: Any = None,
 ) -> Any:
-    """The agent graph. `tools` defaults to every reelforge tool."""
+    """The agent graph. `tools` defaults to every reelforge tool; long histories are summarised
+    by `summarizer` (default: the chat model itself, or an extractive summary offline)."""
     from agent.director import summarize
 
-    summarizer: Any = summarize if is_offline(model) else model
+    if summarizer is None:
+        summarizer = summarize if is_offline(model) else model
     middleware: list[AgentMiddleware[Any, Any, Any]] = [
         HumanInTheLoopMiddleware(
             interrupt_on={
@@ -139,12 +142,13 @@ class ChatRuntime:
         checkpointer: BaseCheckpointSaver[Any] | None,
         reporter: Reporter | None = None,
         out_dir: Path | None = None,
+        summarizer: Any = None,
     ) -> None:
         self.services = services
         self.model = model
         self.reporter = reporter
         self.out_dir = out_dir
-        self.graph = build_agent(model, services.settings, checkpointer)
+        self.graph = build_agent(model, services.settings, checkpointer, summarizer=summarizer)
         self._locks: dict[str, asyncio.Lock] = {}
         self._pending: dict[str, Approval] = {}
 
@@ -158,19 +162,25 @@ class ChatRuntime:
         reporter: Reporter | None = None,
         services: Services | None = None,
         out_dir: Path | None = None,
+        summarizer: Any = None,
     ) -> AsyncIterator[ChatRuntime]:
         """A runtime with the SQLite checkpointer in the data dir, closed on exit."""
+        import aiosqlite
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         own = services is None
         services = services or Services.open(settings)
+        conn = await aiosqlite.connect(settings.data_dir / "threads.db")
         try:
-            async with AsyncSqliteSaver.from_conn_string(
-                str(settings.data_dir / "threads.db")
-            ) as saver:
-                yield cls(services, model or chat_model(settings), saver, reporter, out_dir)
+            # WAL + synchronous=NORMAL: durable across a process crash, one fsync per
+            # checkpoint rather than per write; this is most of a turn's overhead otherwise.
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            saver = AsyncSqliteSaver(conn)
+            yield cls(services, model or chat_model(settings), saver, reporter, out_dir, summarizer)
         finally:
+            await conn.close()
             if own:
                 await services.aclose()
 
