@@ -9,18 +9,20 @@ understood is reported, never guessed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from memory.models import ASPECTS, Aspect, Grade
+from tools.post.grades import UnknownGradeWords, grade_for
 
 
 @dataclass(frozen=True)
 class Phrase:
-    """One revision phrase: the grade it nudges and the words it adds to the brief."""
+    """One revision phrase: whether it changes the look (the grade, see tools.post.grades) and the
+    words it adds to the brief for a re-render."""
 
     name: str
     pattern: str
-    grade: dict[str, float] = field(default_factory=dict)
+    look: bool = False
     mood: str = ""
     style: str = ""
     duration_scale: float = 1.0
@@ -31,50 +33,50 @@ PHRASES: tuple[Phrase, ...] = (
     Phrase(
         "moodier",
         r"\bmood(y|ier)\b|\bdarker and moodier\b|\bmore (dramatic|atmospheric|brooding)\b|\bgloom",
-        {"brightness": -0.08, "contrast": 0.18, "saturation": -0.18, "temperature": -0.25},
+        look=True,
         mood="moody, brooding",
         style="low-key lighting, deep shadows",
     ),
     Phrase(
         "darker",
         r"\bdark(er)?\b",
-        {"brightness": -0.1, "contrast": 0.08},
+        look=True,
         style="low-key lighting",
     ),
     Phrase(
         "brighter",
         r"\bbright(er)?\b|\blight(er)?\b|\bairier\b",
-        {"brightness": 0.08, "contrast": -0.05},
+        look=True,
         style="bright, airy light",
     ),
     Phrase(
         "warmer",
         r"\bwarm(er)?\b|\bgolden\b",
-        {"temperature": 0.3, "saturation": 0.05},
+        look=True,
         style="warm golden light",
     ),
     Phrase(
         "cooler",
         r"\bcool(er)?\b|\bcold(er)?\b|\bblu(e|er)\b",
-        {"temperature": -0.3},
+        look=True,
         style="cool blue light",
     ),
     Phrase(
         "more cinematic",
         r"\bcinematic\b|\bfilmic\b|\bmore like a film\b",
-        {"contrast": 0.12, "saturation": -0.06, "temperature": 0.05},
+        look=True,
         style="cinematic, anamorphic lens, shallow depth of field",
     ),
     Phrase(
         "more vibrant",
         r"\bvibrant\b|\bsaturated\b|\bcolou?rful\b|\bpop\b|\bpunch(y|ier)\b",
-        {"saturation": 0.25, "contrast": 0.05},
+        look=True,
         style="vivid colour",
     ),
     Phrase(
         "muted",
         r"\bmuted\b|\bdesaturated?\b|\bwashed[- ]out\b|\bless colou?r",
-        {"saturation": -0.3},
+        look=True,
         style="muted palette",
     ),
     Phrase("faster", r"\bfaster\b|\bsnappier\b|\bquicker\b|\btighter\b", duration_scale=0.8),
@@ -122,26 +124,6 @@ def understood_phrases() -> list[str]:
     return [p.name for p in PHRASES]
 
 
-def _clamp(value: float, low: float, high: float) -> float:
-    return round(min(high, max(low, value)), 3)
-
-
-def _nudge(grade: Grade, deltas: dict[str, float], name: str) -> Grade:
-    data = grade.model_dump()
-    bounds = {
-        "brightness": (-1, 1),
-        "contrast": (0, 3),
-        "saturation": (0, 3),
-        "temperature": (-1, 1),
-    }
-    for key, delta in deltas.items():
-        low, high = bounds[key]
-        data[key] = _clamp(float(data[key]) + delta, low, high)
-    names = [n for n in str(data["name"]).split("+") if n and n != "neutral"]
-    data["name"] = "+".join([*names, name]) if name not in names else "+".join(names)
-    return Grade.model_validate(data)
-
-
 def _append(text: str, words: str) -> str:
     if not words or words.lower() in text.lower():
         return text
@@ -165,9 +147,12 @@ def parse_change(
         )
     new_grade, new_mood, new_style = grade, mood, style
     new_duration, new_formats = duration, list(formats)
+    if any(p.look for p in hits):
+        try:
+            new_grade = grade_for(request, grade)
+        except UnknownGradeWords:
+            new_grade = grade
     for p in hits:
-        if p.grade:
-            new_grade = _nudge(new_grade, p.grade, p.name)
         new_mood = _append(new_mood, p.mood)
         new_style = _append(new_style, p.style)
         new_duration *= p.duration_scale

@@ -609,7 +609,8 @@ class Studio:
         lines = [
             f"Change for {change.request!r} ({change.label}):",
             f"- grade: brightness {g.brightness:+.2f}, contrast x{g.contrast:.2f}, "
-            f"saturation x{g.saturation:.2f}, temperature {g.temperature:+.2f}",
+            f"saturation x{g.saturation:.2f}, temperature {g.temperature:+.2f}"
+            + (f", LUT {g.lut}" if g.lut else ""),
             f"- brief: mood '{change.mood}', style '{change.style}', "
             f"{change.duration:g}s, formats {', '.join(change.formats)}",
             f"Blast radius: the exports of the current cut go stale "
