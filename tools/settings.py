@@ -52,6 +52,16 @@ class Settings(BaseSettings):
         default=None, validation_alias="ELEVENLABS_API_KEY"
     )
 
+    # Slack bot (`reelforge slack`); allow-lists are comma-separated ids, empty allows any.
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
+    )
+    slack_allow_teams: str = Field(default="", description="Slack team ids allowed; empty: any.")
+    slack_allow_channels: str = Field(default="", description="Channel ids allowed; empty: any.")
+    slack_allow_users: str = Field(default="", description="User ids allowed; empty: any.")
+
     # Provider endpoints: point them at `reelforge sandbox` to demo the paid flow for free.
     veo_base_url: str = "https://generativelanguage.googleapis.com"
     kling_base_url: str = "https://api-singapore.klingai.com"
