@@ -169,6 +169,7 @@ class Grade(Strict):
 
 class TakeStatus(StrEnum):
     PLANNED = "planned"
+    SUBMITTING = "submitting"  # recorded before the submit call: the outcome may be unknown
     SUBMITTED = "submitted"
     RUNNING = "running"
     SUCCEEDED = "succeeded"

@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS sessions (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_by_project ON sessions(project_id, updated_at);
+CREATE TABLE IF NOT EXISTS runs (
+    project_id TEXT PRIMARY KEY REFERENCES projects(id),
+    body TEXT NOT NULL,
+    finished INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS spend (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     project_id TEXT NOT NULL,
@@ -281,6 +287,38 @@ class ProjectStore:
             (project_id,),
         ).fetchone()
         return float(total)
+
+    # -- runs (what `reelforge make` was asked, so `reelforge resume` can finish it) ----------
+
+    def save_run(self, project_id: str, body: str, *, finished: bool = False) -> None:
+        """Record a pipeline run's parameters (JSON, owned by the caller) and whether it ended."""
+        self._db.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?) ON CONFLICT(project_id) DO UPDATE SET "
+            "body = excluded.body, finished = excluded.finished, updated_at = excluded.updated_at",
+            (project_id, body, int(finished), utcnow().isoformat()),
+        )
+
+    def run(self, project_id: str) -> tuple[str, bool] | None:
+        row = self._db.execute(
+            "SELECT body, finished FROM runs WHERE project_id = ?", (project_id,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), bool(row[1]))
+
+    def unfinished_projects(self) -> list[str]:
+        """Projects with a run that did not finish or a take still in flight, newest first."""
+        rows = self._db.execute(
+            "SELECT project_id, MAX(t) FROM ("
+            "SELECT project_id, updated_at AS t FROM runs WHERE finished = 0 UNION ALL "
+            "SELECT project_id, updated_at AS t FROM takes WHERE status IN (?, ?, ?, ?)"
+            ") GROUP BY project_id ORDER BY MAX(t) DESC",
+            (
+                TakeStatus.SUBMITTING.value,
+                TakeStatus.SUBMITTED.value,
+                TakeStatus.RUNNING.value,
+                TakeStatus.UNKNOWN.value,
+            ),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
 
     # -- conversation sessions --------------------------------------------------------------
 

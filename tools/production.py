@@ -6,10 +6,12 @@ run the whole thing or any stage of it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from memory.models import (
     Aspect,
@@ -24,9 +26,12 @@ from memory.models import (
 )
 from memory.store import ProjectStore
 from tools.planner import plan_scenes
+from tools.prompting import build_prompt
 from tools.providers.registry import Registry, default_profile
+from tools.router import NEAREST, ShotNeeds, capability_gap
 from tools.settings import Settings
-from tools.takes import TakeBatch, generate_takes
+from tools.spend import check_budget
+from tools.takes import TakeBatch, generate_takes, take_input_hash, takes_for
 
 
 class Reporter(Protocol):
@@ -73,6 +78,26 @@ def estimate_shot(shot: Shot, takes: int) -> Estimate:
     return Estimate(round(profile.price(billed) * takes, 4), round(seconds, 1))
 
 
+def estimate_fresh(
+    shots: list[Shot], takes: int | None, store: ProjectStore, project_id: str | None = None
+) -> Estimate:
+    """What the takes not rendered yet would cost: a take reused from an identical success, or
+    one this project already holds a row for (in flight, unknown, failed), costs nothing new."""
+    cost = seconds = 0.0
+    held = {t.input_hash for t in store.takes(project_id)} if project_id else set()
+    for shot in shots:
+        fresh = sum(
+            1
+            for i in range(takes_for(shot, takes))
+            if (h := take_input_hash(shot, i)) not in held and store.find_take_by_hash(h) is None
+        )
+        if fresh:
+            est = estimate_shot(shot, fresh)
+            cost += est.cost_usd
+            seconds = max(seconds, est.seconds)
+    return Estimate(round(cost, 4), round(seconds, 1))
+
+
 def plan(brief: Brief, services: Services, overrides: dict[str, str] | None = None) -> Production:
     return Production(
         brief=brief, scenes=plan_scenes(brief, services.registry, overrides=overrides)
@@ -87,41 +112,136 @@ def _noop_step(name: str, fraction: float) -> None:
     return None
 
 
-async def render_takes(
+async def _render(
     project: Project,
-    production: Production,
+    shots: list[Shot],
     services: Services,
-    takes: int,
-    reporter: Reporter | None = None,
+    takes: int | None,
+    reporter: Reporter | None,
+    *,
+    budget_usd: float | None,
+    resubmit_unknown: bool = False,
+    retry_failed: bool = True,
+    concurrency: Mapping[str, int] | None = None,
 ) -> TakeBatch:
-    total = len(production.shots()) * takes
-    done = 0
+    total = max(1, sum(takes_for(s, takes) for s in shots))
+    done: set[str] = set()
+    ended = (TakeStatus.SUCCEEDED, TakeStatus.FAILED, TakeStatus.UNKNOWN)
 
     def on_event(shot: Shot, take: Take) -> None:
-        nonlocal done
-        if take.status in (TakeStatus.SUCCEEDED, TakeStatus.FAILED):
-            done += 1
+        if take.status in ended:
+            done.add(take.id)
         if reporter:
-            reporter.step("takes", done / total)
+            reporter.step("takes", min(1.0, len(done) / total))
             reporter.take(shot, take)
 
-    batch = await generate_takes(
+    return await generate_takes(
         project.id,
-        production.shots(),
+        shots,
         takes,
         store=services.store,
         registry=services.registry,
         take_dir=services.settings.media_dir / "takes",
         on_event=on_event,
+        budget_usd=budget_usd,
+        resubmit_unknown=resubmit_unknown,
+        retry_failed=retry_failed,
+        concurrency=concurrency,
     )
-    missing = [s.id for s in production.shots() if batch.best(s.id) is None]
-    if missing:
-        errors = "; ".join(sorted({t.error or "failed" for t in batch.failures()}))
+
+
+def _require_takes(project: Project, shots: list[Shot], batch: TakeBatch) -> None:
+    """Every shot has a usable take, or one error naming what failed and what to do."""
+    missing = [s.id for s in shots if batch.best(s.id) is None]
+    if not missing:
+        return
+    unfinished = [t for t in batch.unfinished() if t.shot_id in missing]
+    if unfinished:
         raise ProductionError(
-            f"no usable take for shot {', '.join(missing)} ({errors}); the takes that did render "
-            f"are kept: `reelforge make` again renders only what is missing"
+            f"shot {', '.join(missing)} has no finished take yet: "
+            + "; ".join(
+                f"take {t.id} is {t.status.value}: {t.error or 'in flight'}" for t in unfinished
+            )
+            + f". Nothing was resubmitted; `reelforge resume {project.id}` picks them up"
         )
+    errors = "; ".join(
+        sorted({t.error or "failed" for t in batch.failures() if t.shot_id in missing})
+    )
+    raise ProductionError(
+        f"no usable take for shot {', '.join(missing)} ({errors}); the takes that did render "
+        f"are kept: `reelforge make` again renders only what is missing"
+    )
+
+
+async def render_takes(
+    project: Project,
+    production: Production,
+    services: Services,
+    takes: int | None,
+    reporter: Reporter | None = None,
+    *,
+    budget_usd: float | None = None,
+) -> TakeBatch:
+    """Render the takes of every shot of `production`, within the budget cap (default: the
+    REELFORGE_BUDGET_USD setting); raise `ProductionError` when a shot ends with no usable take."""
+    cap = services.settings.budget_usd if budget_usd is None else budget_usd
+    batch = await _render(project, production.shots(), services, takes, reporter, budget_usd=cap)
+    _require_takes(project, production.shots(), batch)
     return batch
+
+
+def fallback_shot(shot: Shot, registry: Registry, why: str) -> Shot | None:
+    """The shot re-routed to the closest configured provider that can render it, with a
+    reason saying what happened; None when there is none."""
+    needs = ShotNeeds(
+        description=shot.description,
+        components=shot.components,
+        duration=shot.duration,
+        aspect=shot.aspect,
+        dialogue=shot.dialogue,
+        kind=shot.kind,
+        references=len(shot.reference_ids),
+    )
+    for pid in NEAREST.get(shot.provider, ()):
+        if registry.unavailable_reason(pid) is not None:
+            continue
+        profile = default_profile(pid)
+        if capability_gap(profile, needs) is not None:
+            continue
+        return shot.model_copy(
+            update={
+                "provider": pid,
+                "model": profile.model,
+                "provider_reason": f"fell back from {shot.provider} ({why}); {pid} is the "
+                "closest configured",
+                "prompt": build_prompt(
+                    shot.components,
+                    pid,
+                    dialogue=shot.dialogue,
+                    max_chars=profile.prompt_max_chars,
+                ),
+            }
+        )
+    return None
+
+
+def _replace_shots(production: Production, new: dict[str, Shot]) -> Production:
+    scenes = [
+        sc.model_copy(update={"shots": [new.get(s.id, s) for s in sc.shots]})
+        for sc in production.scenes
+    ]
+    return production.model_copy(update={"scenes": scenes})
+
+
+class RunSpec(BaseModel):
+    """What `make` was asked, kept in the store so `reelforge resume` can finish the job."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    takes: int | None = Field(default=None, description="None: default_takes per shot.")
+    out_dir: Path | None = None
+    budget_usd: float | None = None
+    note: str = "made from brief"
 
 
 async def assemble_and_export(
@@ -165,27 +285,106 @@ async def make(
     brief: Brief,
     services: Services,
     *,
-    takes: int,
+    takes: int | None,
     out_dir: Path | None = None,
     overrides: dict[str, str] | None = None,
     reporter: Reporter | None = None,
     note: str = "made from brief",
+    budget_usd: float | None = None,
+    concurrency: Mapping[str, int] | None = None,
 ) -> tuple[Project, Revision]:
-    """The whole pipeline for a new project; returns the project and its first revision."""
+    """The whole pipeline for a new project; returns the project and its first revision.
+    Raises `tools.spend.BudgetExceeded` before anything is written when the estimate does not
+    fit the cap (`budget_usd`, else REELFORGE_BUDGET_USD)."""
     production = plan(brief, services, overrides)
+    cap = services.settings.budget_usd if budget_usd is None else budget_usd
+    check_budget(cap, 0.0, estimate_fresh(production.shots(), takes, services.store).cost_usd)
     project = services.store.create_project(brief.title, production)
+    spec = RunSpec(takes=takes, out_dir=out_dir, budget_usd=budget_usd, note=note)
+    services.store.save_run(project.id, spec.model_dump_json())
     step = reporter.step if reporter else _noop_step
     step("plan", 1.0)
-    batch = await render_takes(project, production, services, takes, reporter)
+    return await finish(project, services, spec, reporter, concurrency=concurrency)
+
+
+def run_spec(store: ProjectStore, project_id: str) -> RunSpec:
+    found = store.run(project_id)
+    return RunSpec() if found is None else RunSpec.model_validate_json(found[0])
+
+
+async def finish(
+    project: Project,
+    services: Services,
+    spec: RunSpec,
+    reporter: Reporter | None = None,
+    *,
+    resuming: bool = False,
+    resubmit_unknown: bool = False,
+    concurrency: Mapping[str, int] | None = None,
+) -> tuple[Project, Revision]:
+    """Takes (picking up whatever the project already holds), pick, assemble, export, commit.
+
+    `make` runs it on a new project; `reelforge resume` on an interrupted one, where in-flight
+    jobs are polled, unsettled submits reconciled, and failed takes left failed. A shot whose
+    provider answers that its model is retired falls back to the closest configured provider,
+    and the shot's reason says so (the record and the output)."""
+    store = services.store
+    production = store.working(project.id)
+    cap = services.settings.budget_usd if spec.budget_usd is None else spec.budget_usd
+    if resuming:
+        check_budget(
+            cap,
+            store.total_spend(project.id),
+            estimate_fresh(production.shots(), spec.takes, store, project.id).cost_usd,
+        )
+
+    async def render(shots: list[Shot]) -> TakeBatch:
+        return await _render(
+            project,
+            shots,
+            services,
+            spec.takes,
+            reporter,
+            budget_usd=cap,
+            resubmit_unknown=resubmit_unknown,
+            retry_failed=not resuming,
+            concurrency=concurrency,
+        )
+
+    shots = production.shots()
+    batch = await render(shots)
+    retired = {
+        s.id: next(t.error or "retired" for t in batch.takes.get(s.id, []))
+        for s in shots
+        if batch.best(s.id) is None
+        and batch.takes.get(s.id)
+        and all(batch.kind(t) == "retired" for t in batch.takes[s.id])
+    }
+    moved = {
+        sid: alt
+        for sid, why in retired.items()
+        if (alt := fallback_shot(production.shot(sid), services.registry, why)) is not None
+    }
+    if moved:
+        production = _replace_shots(production, moved)
+        store.save_working(project.id, production)
+        again = await render(list(moved.values()))
+        for sid, taken in again.takes.items():
+            batch.takes[sid] = [*batch.takes.get(sid, []), *taken]
+        batch.kinds.update(again.kinds)
+    _require_takes(project, production.shots(), batch)
     picks = {}
     for shot in production.shots():
         best = batch.best(shot.id)
         assert best is not None
         picks[shot.id] = best.id
     production = production.model_copy(update={"picks": picks})
-    services.store.save_working(project.id, production)
-    revision_no = len(services.store.revisions(project.id)) + 1
-    target = out_dir or services.settings.data_dir / "projects" / project.id / f"rev-{revision_no}"
+    store.save_working(project.id, production)
+    revision_no = len(store.revisions(project.id)) + 1
+    base = services.settings.data_dir / "projects" / project.id / f"rev-{revision_no}"
+    target = spec.out_dir or base
+    step = reporter.step if reporter else _noop_step
     production = await assemble_and_export(project, production, services, target, step)
-    revision = services.store.commit(project.id, production, note)
+    revision = store.commit(project.id, production, spec.note)
+    store.save_run(project.id, spec.model_dump_json(), finished=True)
     return project, revision

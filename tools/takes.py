@@ -1,38 +1,94 @@
 """Takes: N per shot, across all shots concurrently, each submitted once and recorded first.
 
 A take's inputs are hashed; a take whose inputs already rendered successfully is reused, never
-generated (or paid for) again.
+generated (or paid for) again. The order of records is what makes a crash or a lost answer safe:
+
+1. the take row is written as SUBMITTING (its idempotency key is derived from the row) and its
+   price is reserved against the budget, all BEFORE the submit call;
+2. the job id and the spend entry are written as soon as the submit returns, BEFORE polling;
+3. a later run (`reelforge resume`) finds SUBMITTED/RUNNING takes and polls them by job id, and
+   SUBMITTING/UNKNOWN ones and reconciles them (`Reconcilable`) instead of sending them again.
+
+A submit is retried only when the adapter says it is safe (a retryable `ProviderError` other
+than "timeout"); a timeout after sending means the outcome is unknown, and is reconciled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from memory.models import Shot, SpendEntry, Take, TakeStatus, stable_hash
 from memory.store import ProjectStore
-from tools.providers.base import GenerationRequest, ProviderError
-from tools.providers.polling import wait_for_job
-from tools.providers.registry import Registry, default_profile
+from tools.providers.base import (
+    CapabilityProfile,
+    ErrorKind,
+    GenerationRequest,
+    JobStatus,
+    ProviderError,
+    Reconcilable,
+    VideoProvider,
+)
+from tools.providers.polling import JobTimeout, wait_for_job
+from tools.providers.registry import Registry, UnknownProvider, default_profile
+from tools.spend import BudgetExceeded, SpendGuard
+
+log = logging.getLogger(__name__)
 
 TakeEvent = Callable[[Shot, Take], None]
+Sleep = Callable[[float], Awaitable[None]]
 BLACK_LUMA = 12.0
+# Without --takes or REELFORGE_TAKES: 5 takes of a paid shot to pick from, 1 of a free animatic
+# shot (previz is for timing, not for choosing between renders).
+PAID_DEFAULT_TAKES = 5
+FREE_DEFAULT_TAKES = 1
+MAX_TAKES = 20
+MAX_ATTEMPTS = 4  # per submit / poll / download, when the provider says waiting may help
+MAX_RETRY_WAIT_S = 300.0  # a longer Retry-After ends the take with the provider's message
+RETRY_BACKOFF_S = 2.0
+IN_FLIGHT = (TakeStatus.SUBMITTED, TakeStatus.RUNNING)
+UNSETTLED = (TakeStatus.SUBMITTING, TakeStatus.UNKNOWN)
+UNFINISHED = (*UNSETTLED, *IN_FLIGHT)
+
+
+def default_takes(shot: Shot) -> int:
+    """Takes per shot when nobody said: 5 on a paid provider, 1 on the free animatic."""
+    free = default_profile(shot.provider, shot.model).price_per_second_usd == 0
+    return FREE_DEFAULT_TAKES if free else PAID_DEFAULT_TAKES
+
+
+def takes_for(shot: Shot, takes: int | None) -> int:
+    return default_takes(shot) if takes is None else takes
 
 
 @dataclass
 class TakeBatch:
     takes: dict[str, list[Take]] = field(default_factory=dict)
+    kinds: dict[str, ErrorKind | None] = field(default_factory=dict, repr=False)
 
     def best(self, shot_id: str) -> Take | None:
-        """The highest-scoring successful take (ties: the earliest)."""
-        ok = [t for t in self.takes.get(shot_id, []) if t.status is TakeStatus.SUCCEEDED]
+        """The highest-scoring successful take with its file on disk (ties: the earliest).
+        A failed, unknown or in-flight take is never picked."""
+        ok = [
+            t
+            for t in self.takes.get(shot_id, [])
+            if t.status is TakeStatus.SUCCEEDED and t.file is not None and t.file.exists()
+        ]
         return max(ok, key=lambda t: t.score or 0.0, default=None)
 
     def failures(self) -> list[Take]:
         return [t for ts in self.takes.values() for t in ts if t.status is TakeStatus.FAILED]
+
+    def unfinished(self) -> list[Take]:
+        """Takes still in flight or whose submit could not be reconciled (not resubmitted)."""
+        return [t for ts in self.takes.values() for t in ts if t.status in UNFINISHED]
+
+    def kind(self, take: Take) -> ErrorKind | None:
+        return self.kinds.get(take.id)
 
 
 def shot_seed(shot: Shot, take_index: int) -> int:
@@ -63,6 +119,11 @@ def take_input_hash(shot: Shot, index: int) -> str:
     return stable_hash({"provider": shot.provider, "request": request.model_dump(mode="json")})
 
 
+def idempotency_key(project_id: str, shot_id: str, index: int, input_hash: str) -> str:
+    """Stable per take: a resubmit of the same take (after a crash) carries the same key."""
+    return f"{project_id}/{shot_id}/{index}/{input_hash}"
+
+
 def quality_check(path: Path, request: GenerationRequest) -> tuple[float, list[str]]:
     """A score in [0, 1] and notes from take QC (tools.post.qc): black, frozen, flicker, wrong
     duration or aspect lose points. Title cards and animatic previz may be still."""
@@ -75,24 +136,103 @@ def quality_check(path: Path, request: GenerationRequest) -> tuple[float, list[s
     return report.score, report.notes
 
 
-async def _one_take(
-    project_id: str,
-    shot: Shot,
-    index: int,
-    store: ProjectStore,
-    registry: Registry,
-    take_dir: Path,
-    limit: asyncio.Semaphore,
-    on_event: TakeEvent | None,
-) -> Take:
-    request = request_for(shot, shot_seed(shot, index))
+@dataclass
+class _Run:
+    """What every take of one `generate_takes` call shares."""
+
+    project_id: str
+    store: ProjectStore
+    registry: Registry
+    take_dir: Path
+    limits: dict[str, asyncio.Semaphore]
+    guard: SpendGuard
+    batch: TakeBatch
+    on_event: TakeEvent | None
+    sleep: Sleep
+    resubmit_unknown: bool
+    retry_failed: bool
+    poll_interval_s: float | None
+    max_attempts: int
+
+    def emit(self, shot: Shot, take: Take) -> None:
+        if self.on_event is not None:
+            self.on_event(shot, take)
+
+    def fail(self, shot: Shot, take: Take, message: str, kind: ErrorKind | None) -> Take:
+        take.status, take.error = TakeStatus.FAILED, message
+        self.batch.kinds[take.id] = kind
+        self.store.save_take(take)
+        self.emit(shot, take)
+        return take
+
+    async def wait_before_retry(self, exc: ProviderError, attempt: int) -> bool:
+        """Sleep before another attempt if the error is retryable and attempts remain."""
+        if not exc.retryable or exc.kind == "timeout" or attempt >= self.max_attempts:
+            return False
+        wait = exc.retry_after_s if exc.retry_after_s is not None else RETRY_BACKOFF_S * attempt
+        if wait > MAX_RETRY_WAIT_S:
+            return False
+        log.info("retrying in %.1fs after: %s", wait, exc)
+        await self.sleep(wait)
+        return True
+
+
+async def _one_take(run: _Run, shot: Shot, index: int) -> Take:
+    store = run.store
     input_hash = take_input_hash(shot, index)
-    for existing in store.takes(project_id, shot.id):
-        if existing.input_hash == input_hash and existing.status is TakeStatus.SUCCEEDED:
-            if existing.file is not None and existing.file.exists():
-                return existing
-    reused = store.find_take_by_hash(input_hash)
-    take = Take(
+    request = request_for(shot, shot_seed(shot, index)).model_copy(
+        update={"idempotency_key": idempotency_key(run.project_id, shot.id, index, input_hash)}
+    )
+    mine = [t for t in store.takes(run.project_id, shot.id) if t.input_hash == input_hash]
+    for existing in mine:
+        if existing.status is TakeStatus.SUCCEEDED and existing.file and existing.file.exists():
+            return existing
+    latest = mine[-1] if mine else None
+    if latest is not None and latest.status is TakeStatus.FAILED and not run.retry_failed:
+        return latest
+    if latest is None or latest.status not in UNFINISHED:
+        reused = store.find_take_by_hash(input_hash)
+        if reused is not None and reused.file is not None:
+            copy = _new_take(run.project_id, shot, request, input_hash)
+            copy.status, copy.file, copy.score = TakeStatus.SUCCEEDED, reused.file, reused.score
+            copy.qc_notes = [*reused.qc_notes, f"reused identical take {reused.id}"]
+            store.save_take(copy)
+            run.emit(shot, copy)
+            return copy
+    if latest is not None and latest.status in UNFINISHED:
+        take = latest
+    else:
+        take = _new_take(run.project_id, shot, request, input_hash)
+    try:
+        provider = run.registry.get(shot.provider)
+        profile = provider.profile(request.model)
+    except (UnknownProvider, ProviderError) as exc:
+        return run.fail(shot, take, str(exc), None)
+    downloaded = False
+    async with run.limits[shot.provider]:
+        if take.status in UNSETTLED:
+            await _settle(run, shot, take, request, provider, profile)
+        elif take.status not in IN_FLIGHT:
+            await _submit(run, shot, take, request, provider, profile)
+        if take.status in IN_FLIGHT and take.job_id is not None:
+            status = await _wait(run, shot, take, provider, profile)
+            if status is not None:
+                downloaded = await _download(run, shot, take, status, provider)
+    if downloaded and take.file is not None:
+        try:
+            take.score, take.qc_notes = await asyncio.to_thread(quality_check, take.file, request)
+        except Exception as exc:  # an unreadable clip is a failed take, never a picked one
+            return run.fail(
+                shot, take, f"{shot.provider} returned an unreadable clip: {exc}", "failed"
+            )
+        take.status = TakeStatus.SUCCEEDED
+        store.save_take(take)
+        run.emit(shot, take)
+    return take
+
+
+def _new_take(project_id: str, shot: Shot, request: GenerationRequest, input_hash: str) -> Take:
+    return Take(
         id=f"t-{uuid.uuid4().hex[:10]}",
         project_id=project_id,
         shot_id=shot.id,
@@ -101,76 +241,238 @@ async def _one_take(
         seed=request.seed,
         input_hash=input_hash,
     )
-    if reused is not None and reused.file is not None:
-        take.status, take.file, take.score = TakeStatus.SUCCEEDED, reused.file, reused.score
-        take.qc_notes = [*reused.qc_notes, f"reused identical take {reused.id}"]
-        store.save_take(take)
-        return take
-    provider = registry.get(shot.provider)
-    profile = provider.profile(request.model)
-    async with limit:
-        store.save_take(take)
+
+
+async def _submit(
+    run: _Run,
+    shot: Shot,
+    take: Take,
+    request: GenerationRequest,
+    provider: VideoProvider,
+    profile: CapabilityProfile,
+) -> None:
+    """Reserve, record SUBMITTING, submit (retrying only what the adapter calls safe), record."""
+    price = profile.price(request.duration)
+    try:
+        run.guard.reserve(price)
+    except BudgetExceeded as exc:
+        run.fail(shot, take, str(exc), None)
+        return
+    take.status, take.error = TakeStatus.SUBMITTING, None
+    run.store.save_take(take)  # before the call: a crash now leaves a take to reconcile
+    attempt = 0
+    while True:
+        attempt += 1
         try:
-            take.job_id = await provider.submit(request)
-            take.status = TakeStatus.SUBMITTED
-            take.cost_usd = profile.price(request.duration)
-            store.save_take(take)
-            if take.cost_usd:
-                store.record_spend(
-                    SpendEntry(
-                        project_id=project_id,
-                        kind="submit",
-                        amount_usd=take.cost_usd,
-                        provider=shot.provider,
-                        job_id=take.job_id,
-                        take_id=take.id,
-                    )
-                )
-            if on_event:
-                on_event(shot, take)
+            job_id = await provider.submit(request)
+        except ProviderError as exc:
+            if exc.kind == "timeout":
+                await _reconcile(run, shot, take, request, provider, price, reserved=True)
+                return
+            if await run.wait_before_retry(exc, attempt):
+                continue
+            run.guard.release(price)
+            run.fail(shot, take, str(exc), exc.kind)
+            return
+        _submitted(run, shot, take, job_id, price, reserved=True)
+        return
+
+
+def _submitted(
+    run: _Run, shot: Shot, take: Take, job_id: str, price: float, *, reserved: bool
+) -> None:
+    """The job exists: write its id and its spend before anything else happens."""
+    take.job_id, take.status, take.cost_usd, take.error = job_id, TakeStatus.SUBMITTED, price, None
+    run.store.save_take(take)
+    if price:
+        run.store.record_spend(
+            SpendEntry(
+                project_id=run.project_id,
+                kind="submit",
+                amount_usd=price,
+                provider=shot.provider,
+                job_id=job_id,
+                take_id=take.id,
+            )
+        )
+    if reserved:
+        run.guard.commit(price)
+    else:
+        run.guard.add_spent(price)
+    run.emit(shot, take)
+
+
+async def _reconcile(
+    run: _Run,
+    shot: Shot,
+    take: Take,
+    request: GenerationRequest,
+    provider: VideoProvider,
+    price: float,
+    *,
+    reserved: bool,
+) -> None:
+    """A submit whose answer was lost: adopt the job it created, or mark the take UNKNOWN."""
+    found: str | None = None
+    why = f"{shot.provider} cannot look a job up by its request"
+    if isinstance(provider, Reconcilable):
+        try:
+            found = await provider.reconcile(request)
+            why = f"{shot.provider} has no job for it"
+        except ProviderError as exc:
+            why = f"{shot.provider} could not be asked ({exc})"
+    if found is not None:
+        _submitted(run, shot, take, found, price, reserved=reserved)
+        return
+    take.status = TakeStatus.UNKNOWN
+    take.error = (
+        f"the submit of take {take.id} (shot {shot.id}) got no answer and {why}, so it may or may "
+        f"not have been charged; it was NOT resubmitted (check the {shot.provider} dashboard; "
+        "`reelforge resume --resubmit-unknown` sends it again)"
+    )
+    run.store.save_take(take)
+    run.emit(shot, take)
+
+
+async def _settle(
+    run: _Run,
+    shot: Shot,
+    take: Take,
+    request: GenerationRequest,
+    provider: VideoProvider,
+    profile: CapabilityProfile,
+) -> None:
+    """A take left SUBMITTING (crash) or UNKNOWN (lost answer) by an earlier run."""
+    price = profile.price(request.duration)
+    await _reconcile(run, shot, take, request, provider, price, reserved=False)
+    if take.status is TakeStatus.UNKNOWN:
+        if run.resubmit_unknown:
+            await _submit(run, shot, take, request, provider, profile)
+        else:  # it may have been charged: count it against the cap so the cap stays safe
+            run.guard.add_spent(price)
+
+
+async def _wait(
+    run: _Run, shot: Shot, take: Take, provider: VideoProvider, profile: CapabilityProfile
+) -> JobStatus | None:
+    """Poll the take's job to the end; None when the take failed or is still in flight."""
+    assert take.job_id is not None
+    interval = run.poll_interval_s or min(5.0, max(0.05, profile.typical_latency_s / 40))
+
+    def on_status(status: JobStatus) -> None:
+        if status.state == "running" and take.status is TakeStatus.SUBMITTED:
+            take.status = TakeStatus.RUNNING
+            run.store.save_take(take)
+            run.emit(shot, take)
+
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
             status = await wait_for_job(
                 provider,
                 take.job_id,
-                interval_s=min(5.0, max(0.05, profile.typical_latency_s / 40)),
+                interval_s=interval,
+                max_interval_s=run.poll_interval_s or 30.0,
                 timeout_s=max(600.0, profile.typical_latency_s * 20),
+                sleep=run.sleep,
+                on_status=on_status,
             )
-            if status.state == "failed":
-                raise ProviderError(status.error or f"{shot.provider} job failed")
-            dest = take_dir / f"{take.id}.mp4"
-            await provider.download(status, dest)
-            take.file = dest
-            take.score, take.qc_notes = await asyncio.to_thread(quality_check, dest, request)
-            take.status = TakeStatus.SUCCEEDED
+        except JobTimeout as exc:
+            take.error = str(exc)  # still in flight: `reelforge resume` polls it, never resends
+            run.store.save_take(take)
+            run.emit(shot, take)
+            return None
         except ProviderError as exc:
-            take.status, take.error = TakeStatus.FAILED, str(exc)
-        store.save_take(take)
-    if on_event:
-        on_event(shot, take)
-    return take
+            if await run.wait_before_retry(exc, attempt):
+                continue
+            if exc.retryable:  # the job may still finish: keep it for `reelforge resume`
+                take.error = f"{exc}; `reelforge resume` polls it again without paying"
+                run.store.save_take(take)
+                run.emit(shot, take)
+                return None
+            run.fail(shot, take, str(exc), exc.kind)
+            return None
+        if status.state == "failed":
+            message = status.error or f"{shot.provider} job {take.job_id} failed (no reason given)"
+            run.fail(shot, take, message, status.error_kind or "failed")
+            return None
+        return status
+
+
+async def _download(
+    run: _Run, shot: Shot, take: Take, status: JobStatus, provider: VideoProvider
+) -> bool:
+    dest = run.take_dir / f"{take.id}.mp4"
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            await provider.download(status, dest)
+        except ProviderError as exc:
+            if await run.wait_before_retry(exc, attempt):
+                continue
+            run.fail(shot, take, str(exc), exc.kind)
+            return False
+        take.file = dest
+        take.status = TakeStatus.RUNNING  # downloaded; QC (outside the provider slot) finishes it
+        run.store.save_take(take)
+        return True
 
 
 async def generate_takes(
     project_id: str,
     shots: list[Shot],
-    takes_per_shot: int,
+    takes_per_shot: int | None,
     *,
     store: ProjectStore,
     registry: Registry,
     take_dir: Path,
     on_event: TakeEvent | None = None,
+    budget_usd: float | None = None,
+    guard: SpendGuard | None = None,
+    concurrency: Mapping[str, int] | None = None,
+    sleep: Sleep = asyncio.sleep,
+    resubmit_unknown: bool = False,
+    retry_failed: bool = True,
+    poll_interval_s: float | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> TakeBatch:
-    """Render `takes_per_shot` takes of every shot concurrently, within per-provider limits."""
+    """Render `takes_per_shot` takes of every shot concurrently, within per-provider limits
+    (`concurrency` overrides the catalogue's `max_concurrency`), never spending past
+    `budget_usd` (the project's total). `takes_per_shot=None`: `default_takes` per shot.
+
+    Takes this project already has for the same inputs are picked up where they stand: a
+    success is kept, an in-flight job is polled, an unsettled submit is reconciled (and only
+    resubmitted with `resubmit_unknown`), a failure is retried only with `retry_failed`.
+    """
     take_dir.mkdir(parents=True, exist_ok=True)
+    wanted = dict(concurrency or {})
     limits = {
-        pid: asyncio.Semaphore(default_profile(pid).max_concurrency)
+        pid: asyncio.Semaphore(wanted.get(pid) or default_profile(pid).max_concurrency)
         for pid in {s.provider for s in shots}
     }
-    jobs = [
-        _one_take(project_id, shot, i, store, registry, take_dir, limits[shot.provider], on_event)
-        for shot in shots
-        for i in range(takes_per_shot)
-    ]
     batch = TakeBatch()
+    run = _Run(
+        project_id=project_id,
+        store=store,
+        registry=registry,
+        take_dir=take_dir,
+        limits=limits,
+        guard=guard or SpendGuard(budget_usd, store.total_spend(project_id)),
+        batch=batch,
+        on_event=on_event,
+        sleep=sleep,
+        resubmit_unknown=resubmit_unknown,
+        retry_failed=retry_failed,
+        poll_interval_s=poll_interval_s,
+        max_attempts=max_attempts,
+    )
+    jobs = [
+        _one_take(run, shot, i)
+        for shot in shots
+        for i in range(min(MAX_TAKES, takes_for(shot, takes_per_shot)))
+    ]
     for take in await asyncio.gather(*jobs):
         batch.takes.setdefault(take.shot_id, []).append(take)
     return batch

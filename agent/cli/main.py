@@ -86,16 +86,18 @@ def _plan(brief: Brief, services: Services, overrides: dict[str, str]) -> Produc
         fail(str(exc))
 
 
-def plan_json(production: Production, takes: int) -> dict[str, Any]:
+def plan_json(production: Production, takes: int | None) -> dict[str, Any]:
+    """`takes` None: the default per shot (5 on a paid provider, 1 on the free animatic)."""
     from tools.production import estimate_shot
     from tools.references import unreferenced_characters
+    from tools.takes import takes_for
 
     scenes = []
     total_cost = total_time = 0.0
     for scene in production.scenes:
         shots = []
         for shot in scene.shots:
-            est = estimate_shot(shot, takes)
+            est = estimate_shot(shot, takes_for(shot, takes))
             total_cost += est.cost_usd
             total_time = max(total_time, est.seconds)
             shots.append(
@@ -116,6 +118,7 @@ def plan_json(production: Production, takes: int) -> dict[str, Any]:
                     "unreferenced_characters": unreferenced_characters(shot),
                     "estimated_cost_usd": est.cost_usd,
                     "estimated_seconds": est.seconds,
+                    "takes": takes_for(shot, takes),
                 }
             )
         scenes.append(
@@ -166,15 +169,53 @@ def _print_plan(data: dict[str, Any]) -> None:
                 f"{shot['estimated_cost_usd']:.2f}",
             )
     console.print(table)
+    n = data["takes_per_shot"]
+    per = f"{n} take(s) per shot" if n else "5 takes per paid shot, 1 per animatic shot"
     console.print(
-        f"Estimated: ${data['estimated_cost_usd']:.2f} for {data['takes_per_shot']} take(s) "
-        f"per shot, about {data['estimated_seconds']:.0f}s of rendering."
+        f"Estimated: ${data['estimated_cost_usd']:.2f} for {per}, "
+        f"about {data['estimated_seconds']:.0f}s of rendering."
     )
 
 
 TakesOpt = Annotated[
-    int | None, typer.Option("--takes", "-n", min=1, max=20, help="Takes per shot (1-20).")
+    int | None,
+    typer.Option(
+        "--takes",
+        "-n",
+        min=1,
+        max=20,
+        help="Takes per shot (1-20). Default: REELFORGE_TAKES, else 5 per paid shot, 1 per "
+        "animatic shot.",
+    ),
 ]
+BudgetOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--budget", min=0, help="Hard cap in USD on the project's spend (REELFORGE_BUDGET_USD)."
+    ),
+]
+
+
+def takes_wanted(takes: int | None, services: Services) -> int | None:
+    """--takes, else REELFORGE_TAKES when set, else None (the per-shot default)."""
+    if takes is not None:
+        return takes
+    settings = services.settings
+    return settings.takes if "takes" in settings.model_fields_set else None
+
+
+def report_run(project_id: str, production: Production, services: Services) -> None:
+    """On stderr: shots that fell back to another provider, and takes that failed (why)."""
+    for shot in production.shots():
+        if shot.provider_reason.startswith("fell back"):
+            typer.echo(f"note: shot {shot.id} {shot.provider_reason}", err=True)
+    failed = [t for t in services.store.takes(project_id) if t.status.value == "failed"]
+    if failed:
+        typer.echo(f"note: {len(failed)} take(s) failed and were not used:", err=True)
+        for take in failed:
+            typer.echo(f"  shot {take.shot_id} take {take.id}: {take.error}", err=True)
+
+
 ProviderOpt = Annotated[
     list[str] | None,
     typer.Option("--provider", "-p", help="Override a shot's provider: SHOT=ID, e.g. 2=luma."),
@@ -194,7 +235,7 @@ def plan_cmd(
     services = _services()
     try:
         production = _plan(brief, services, _parse_overrides(provider or []))
-        data = plan_json(production, takes or services.settings.takes)
+        data = plan_json(production, takes_wanted(takes, services))
     finally:
         services.store.close()
     if as_json:
@@ -210,17 +251,19 @@ def make_cmd(
     takes: TakesOpt = None,
     provider: ProviderOpt = None,
     as_json: JsonOpt = False,
+    budget: BudgetOpt = None,
 ) -> None:
     """The whole pipeline: plan, takes, pick, assemble, audio, export every format."""
     from agent.cli.progress import RichReporter
     from tools.post.runner import FFmpegError, FFmpegNotFound
     from tools.production import ProductionError, make
+    from tools.spend import BudgetExceeded
 
     brief = _load_brief(brief_path)
     services = _services()
     overrides = _parse_overrides(provider or [])
     _plan(brief, services, overrides)  # fails fast, before anything is written
-    n = takes or services.settings.takes
+    n = takes_wanted(takes, services)
 
     async def go() -> tuple[Any, Any, float]:
         with RichReporter() as reporter:
@@ -233,13 +276,17 @@ def make_cmd(
                     overrides=overrides,
                     reporter=reporter,
                     note=f"made from {brief_path.name}",
+                    budget_usd=budget,
                 )
+                report_run(project.id, revision.production, services)
                 return project, revision, services.store.total_spend(project.id)
             finally:
                 await services.aclose()
 
     try:
         project, revision, spend = asyncio.run(go())
+    except BudgetExceeded as exc:
+        fail(str(exc))
     except (ProductionError, FFmpegError, FFmpegNotFound) as exc:
         fail(str(exc) if _debug() else str(exc).splitlines()[0], EXIT_FAILED)
     exports = [str(p) for p in revision.production.exports]
@@ -348,6 +395,10 @@ post_cmd.register(app)
 from agent.cli import sandbox_cmd  # noqa: E402  (registers `reelforge sandbox`)
 
 sandbox_cmd.register(app)
+
+from agent.cli import resume_cmd  # noqa: E402  (registers `reelforge resume`)
+
+resume_cmd.register(app)
 
 
 def run() -> None:

@@ -1,0 +1,107 @@
+"""`reelforge resume [PROJECT]`: finish an interrupted production without paying twice.
+
+In-flight jobs are polled by their recorded ids, submits whose answer was lost are reconciled
+with the provider, takes never started are rendered, and the production is picked, assembled,
+exported and committed as `reelforge make` would have done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("resume")
+    def resume_cmd(
+        project_ref: Annotated[
+            str | None,
+            typer.Argument(
+                metavar="[PROJECT]",
+                help="Id, id prefix or slug; default: the latest project with unfinished work.",
+            ),
+        ] = None,
+        resubmit_unknown: Annotated[
+            bool,
+            typer.Option(
+                "--resubmit-unknown",
+                help="Send again the takes whose submit could not be reconciled (may pay twice).",
+            ),
+        ] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    ) -> None:
+        """Finish an interrupted `reelforge make`: poll in-flight jobs, never resubmit them."""
+        from agent.cli.main import EXIT_FAILED, _debug, _services, fail, report_run
+        from agent.cli.progress import RichReporter
+        from memory.store import ProjectNotFound
+        from tools.post.runner import FFmpegError, FFmpegNotFound
+        from tools.production import ProductionError, finish, run_spec
+        from tools.spend import BudgetExceeded
+
+        services = _services()
+        store = services.store
+        try:
+            if project_ref is not None:
+                project = store.get_project(project_ref)
+            else:
+                pending = store.unfinished_projects()
+                if not pending:
+                    store.close()
+                    typer.echo("nothing to resume: every project's takes and exports are finished")
+                    return
+                project = store.get_project(pending[0])
+        except ProjectNotFound as exc:
+            store.close()
+            fail(str(exc))
+        recorded = store.run(project.id)
+        if recorded is None:
+            store.close()
+            fail(f"{project.id} was not started by `reelforge make`; continue it where it began")
+        if recorded[1] and project.id not in store.unfinished_projects():
+            store.close()
+            typer.echo(f"nothing to resume: {project.id} is finished (`reelforge show` has it)")
+            return
+        spec = run_spec(store, project.id)
+
+        async def go() -> tuple[Any, float]:
+            with RichReporter() as reporter:
+                try:
+                    _, revision = await finish(
+                        project,
+                        services,
+                        spec,
+                        reporter,
+                        resuming=True,
+                        resubmit_unknown=resubmit_unknown,
+                    )
+                    report_run(project.id, revision.production, services)
+                    return revision, store.total_spend(project.id)
+                finally:
+                    await services.aclose()
+
+        typer.echo(f"resuming {project.id}", err=True)
+        try:
+            revision, spend = asyncio.run(go())
+        except BudgetExceeded as exc:
+            fail(str(exc))
+        except (ProductionError, FFmpegError, FFmpegNotFound) as exc:
+            fail(str(exc) if _debug() else str(exc).splitlines()[0], EXIT_FAILED)
+        exports = [str(p) for p in revision.production.exports]
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "project_id": project.id,
+                        "revision": revision.number,
+                        "exports": exports,
+                        "spend_usd": spend,
+                    }
+                )
+            )
+            return
+        typer.echo(f"project {project.id} (revision {revision.number}), spent ${spend:.2f}")
+        for path in exports:
+            typer.echo(path)
