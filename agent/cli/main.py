@@ -396,6 +396,10 @@ from agent.cli import sandbox_cmd  # noqa: E402  (registers `reelforge sandbox`)
 
 sandbox_cmd.register(app)
 
+from agent.cli import slack_cmd  # noqa: E402  (registers `reelforge slack`)
+
+slack_cmd.register(app)
+
 from agent.cli import resume_cmd  # noqa: E402  (registers `reelforge resume`)
 
 resume_cmd.register(app)
