@@ -9,8 +9,9 @@ generated (or paid for) again. The order of records is what makes a crash or a l
 3. a later run (`reelforge resume`) finds SUBMITTED/RUNNING takes and polls them by job id, and
    SUBMITTING/UNKNOWN ones and reconciles them (`Reconcilable`) instead of sending them again.
 
-A submit is retried only when the adapter says it is safe (a retryable `ProviderError` other
-than "timeout"); a timeout after sending means the outcome is unknown, and is reconciled.
+A submit is retried only when the adapter says it is safe and the provider turned it away
+unprocessed (a retryable "rate_limited" `ProviderError`); a timeout after sending means the
+outcome is unknown, and is reconciled.
 """
 
 from __future__ import annotations
@@ -165,9 +166,15 @@ class _Run:
         self.emit(shot, take)
         return take
 
-    async def wait_before_retry(self, exc: ProviderError, attempt: int) -> bool:
-        """Sleep before another attempt if the error is retryable and attempts remain."""
+    async def wait_before_retry(
+        self, exc: ProviderError, attempt: int, *, submit: bool = False
+    ) -> bool:
+        """Sleep before another attempt if the error is retryable and attempts remain. A submit
+        is sent again only after a rate limit (429: turned away unprocessed); a 5xx answer to a
+        submit may have created the job, so it ends the take with the provider's message."""
         if not exc.retryable or exc.kind == "timeout" or attempt >= self.max_attempts:
+            return False
+        if submit and exc.kind != "rate_limited":
             return False
         wait = exc.retry_after_s if exc.retry_after_s is not None else RETRY_BACKOFF_S * attempt
         if wait > MAX_RETRY_WAIT_S:
@@ -269,7 +276,7 @@ async def _submit(
             if exc.kind == "timeout":
                 await _reconcile(run, shot, take, request, provider, price, reserved=True)
                 return
-            if await run.wait_before_retry(exc, attempt):
+            if await run.wait_before_retry(exc, attempt, submit=True):
                 continue
             run.guard.release(price)
             run.fail(shot, take, str(exc), exc.kind)
