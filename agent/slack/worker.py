@@ -357,8 +357,8 @@ class SlackWorker:
     async def _on_message(
         self, where: Where, user: str, text: str, ts: str | None, files: list[Any]
     ) -> None:
-        if files:
-            await self._references(where, files, text)
+        if files and await self._references(where, files, text):
+            return  # the words with an image describe the image
         if not text.strip():
             return
         from agent.cli.chat import parse_decision
@@ -600,7 +600,8 @@ class SlackWorker:
 
     # -- reference images -----------------------------------------------------------------
 
-    async def _references(self, where: Where, files: list[Any], text: str) -> None:
+    async def _references(self, where: Where, files: list[Any], text: str) -> bool:
+        """Add the images as references; True if there were any."""
         from tools.references import ReferenceError
 
         studio = self._studio(where)
@@ -608,7 +609,7 @@ class SlackWorker:
         for other in (f for f in files if f not in images):
             await self._post(where, f"{other.get('name', 'That file')} is not an image; skipped.")
         if not images:
-            return
+            return False
         project = studio.project()
         if project is None:
             await self._post(
@@ -616,7 +617,7 @@ class SlackWorker:
                 "I'll use reference images once there is a plan for this thread (finish the "
                 "brief first), so they belong to this production. Please upload them again then.",
             )
-            return
+            return True
         low = text.lower()
         kind = next((k for k in KIND_WORDS if k in low), "character")
         for item in images:
@@ -634,6 +635,7 @@ class SlackWorker:
                 f'Added {name!r} as a {kind} reference ({ref_id}) to "{project.title}". '
                 "It is used from the next plan or re-render.",
             )
+        return True
 
     def _adder(self) -> RefAdder:
         if self._add_reference is None:
