@@ -161,7 +161,13 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                     }
                 )
                 for i in range(0, len(args), 10):
-                    chunk({"tool_calls": [{"index": index, "function": {"arguments": args[i : i + 10]}}]})
+                    chunk(
+                        {
+                            "tool_calls": [
+                                {"index": index, "function": {"arguments": args[i : i + 10]}}
+                            ]
+                        }
+                    )
             chunk({}, finish)
             self._write("data: [DONE]\n\n")
             self.wfile.write(b"0\r\n\r\n")
