@@ -68,9 +68,9 @@ def test_long_histories_are_summarised_so_the_prompt_stays_bounded(tmp_path: Pat
     sizes = [len(c) for c in model.calls]
     assert max(sizes) <= 12 + 2  # system prompt + summary on top of the kept messages
     last = model.calls[-1]
-    assert any(
-        isinstance(m, HumanMessage) and "summary" in str(m.content).lower() for m in last
-    ), "the dropped history was replaced by a summary"
+    assert any(isinstance(m, HumanMessage) and "summary" in str(m.content).lower() for m in last), (
+        "the dropped history was replaced by a summary"
+    )
     assert str(last[-1].content) == f"message {turns - 1}"
 
 
