@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from memory.refstore import RefStore
     from tools.providers.base import CapabilityProfile
+    from tools.settings import Settings
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_VIDEO_BYTES = 2 * 1024 * 1024 * 1024
@@ -495,3 +496,16 @@ def reference_images(
     refs.sort(key=lambda r: KIND_PRIORITY[r.kind])
     paths = [r.file for r in refs if r.file is not None and r.file.exists()]
     return paths[: profile.max_reference_images]
+
+
+def with_references(production: Production, settings: Settings, project: str | None) -> Production:
+    """`attach_references` when there is a reference store to read (a Chroma server, or an
+    embedded store that references were added to); otherwise the production as it is, without
+    starting Chroma or loading the embedding model."""
+    if settings.chroma_url is None and not (settings.data_dir / "chroma").exists():
+        return production
+    from memory.refstore import RefStore
+
+    return attach_references(
+        production, RefStore.open(settings.data_dir, settings.chroma_url), project
+    )

@@ -37,6 +37,7 @@ from tools.production import (
     render_takes,
 )
 from tools.providers.registry import UnknownProvider, check_provider_id
+from tools.references import with_references
 from tools.revisions import Change, RevisionNotUnderstood, parse_change
 from tools.takes import take_input_hash
 
@@ -304,7 +305,9 @@ class Studio:
             )
         except (PlanError, UnknownProvider) as exc:
             raise StudioError(str(exc)) from None
-        production = Production(brief=brief, scenes=scenes)
+        production = with_references(
+            Production(brief=brief, scenes=scenes), self.services.settings, self.session.project_id
+        )
         if old is not None:
             kept = {}
             for shot in production.shots():

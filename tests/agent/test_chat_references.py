@@ -1,0 +1,64 @@
+"""A character added to the reference library is pulled into the chat's plan of a shot naming
+her: the reference id on the shot and her canonical description in its prompt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from memory.refstore import RefStore
+from tests.refs.conftest import make_png
+from tools.production import Services
+from tools.references import add_reference
+from tools.settings import Settings
+from tools.studio import Studio
+
+
+def test_plan_in_chat_uses_library_references(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    store = RefStore.open(settings.data_dir)
+    added = add_reference(
+        make_png(tmp_path / "mia.png", "mia"),
+        "character",
+        "Mia",
+        "a girl with a red scarf and short black hair",
+        None,
+        store=store,
+        refs_dir=settings.data_dir / "refs",
+    )
+    services = Services.open(settings)
+    try:
+        studio = Studio(services, "t")
+        studio.update_brief(
+            story="Mia stands on a rooftop at sunset.",
+            mood="hopeful",
+            style="cinematic",
+            duration=4,
+            formats=["9:16"],
+            audience="travellers",
+        )
+        studio.plan()
+        project, production = studio._require_project()
+        (shot,) = production.shots()
+        assert shot.reference_ids == [added.reference.id]
+        assert "red scarf" in shot.prompt
+    finally:
+        services.store.close()
+
+
+def test_no_reference_store_means_no_chroma(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    services = Services.open(settings)
+    try:
+        studio = Studio(services, "t")
+        studio.update_brief(
+            story="Mia stands on a rooftop.",
+            mood="calm",
+            style="cinematic",
+            duration=3,
+            formats=["1:1"],
+            audience="anyone",
+        )
+        studio.plan()
+        assert not (settings.data_dir / "chroma").exists()
+    finally:
+        services.store.close()
