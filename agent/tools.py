@@ -208,6 +208,40 @@ async def apply_revision(runtime: Runtime, option: Literal["regrade", "rerender"
 
 
 @tool
+def add_reference(
+    runtime: Runtime,
+    path: str,
+    kind: Literal["character", "environment", "style", "prop", "wardrobe"],
+    name: str,
+    description: str = "",
+    library: bool = False,
+) -> str:
+    """Keep an image (a photo, concept art, a frame grab) as a visual reference, so the shots that
+    mention it stay consistent. Re-plan afterwards to use it.
+
+    Args:
+        path: Path of the image file on this machine.
+        kind: What it shows.
+        name: What the person calls it, e.g. "Mia" or "the rooftop".
+        description: A canonical description, e.g. "a girl with a red scarf".
+        library: True to share it across projects (the brand library).
+    """
+    return _safe(
+        lambda: runtime.context.studio.add_reference(path, kind, name, description, library)
+    )
+
+
+@tool
+def find_references(runtime: Runtime, text: str) -> str:
+    """Search the project's and the library's references by meaning.
+
+    Args:
+        text: A mention or description, e.g. "the girl" or "neon street".
+    """
+    return _safe(lambda: runtime.context.studio.find_references(text))
+
+
+@tool
 def show_status(runtime: Runtime) -> str:
     """The project's state: shots, picks, revisions, latest exports and spend."""
     return _safe(lambda: runtime.context.studio.status())
@@ -225,6 +259,8 @@ ALL_TOOLS: list[BaseTool] = [
     export_video,
     revise_video,
     apply_revision,
+    add_reference,
+    find_references,
     show_status,
 ]
 

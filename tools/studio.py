@@ -678,6 +678,57 @@ class Studio:
         self._save(session)
         return await self.export(note=note)
 
+    # -- references -------------------------------------------------------------------------
+
+    def add_reference(
+        self, path: str, kind: str, name: str, description: str = "", library: bool = False
+    ) -> str:
+        """Add an image on this machine as a reference of this project (or the shared library)."""
+        from memory.refstore import RefStore
+        from tools.references import ReferenceError, add_reference
+
+        project = None if library else self.project()
+        if project is None and not library:
+            raise StudioError(
+                "plan first (a reference belongs to a project), or add it to the library"
+            )
+        settings = self.services.settings
+        store = RefStore.open(settings.data_dir, settings.chroma_url)
+        try:
+            added = add_reference(
+                Path(path).expanduser(),
+                kind,
+                name,
+                description,
+                None if project is None else project.id,
+                store=store,
+                refs_dir=settings.data_dir / "refs",
+            )
+        except ReferenceError as exc:
+            raise StudioError(str(exc)) from None
+        where = "the library" if project is None else f"project {project.id}"
+        again = "" if added.created else " (the same image was already there)"
+        ref = added.reference
+        return f"Added {ref.kind} reference {ref.name!r} ({ref.id}) to {where}{again}. Re-plan to use it."
+
+    def find_references(self, text: str) -> str:
+        settings = self.services.settings
+        if settings.chroma_url is None and not (settings.data_dir / "chroma").exists():
+            return "There are no references yet."
+        from memory.refstore import RefStore
+
+        project = self.project()
+        hits = RefStore.open(settings.data_dir, settings.chroma_url).search(
+            text, None if project is None else project.id, k=5
+        )
+        if not hits:
+            return f"No reference matches {text!r}."
+        return "\n".join(
+            f"- {h.reference.name} ({h.reference.kind}, {h.reference.id}): "
+            f"{h.reference.description} [similarity {h.similarity:.2f}]"
+            for h in hits
+        )
+
     # -- status -----------------------------------------------------------------------------
 
     def status(self) -> str:

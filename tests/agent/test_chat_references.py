@@ -62,3 +62,45 @@ def test_no_reference_store_means_no_chroma(tmp_path: Path) -> None:
         assert not (settings.data_dir / "chroma").exists()
     finally:
         services.store.close()
+
+
+def test_reference_tools_through_the_agent(tmp_path: Path) -> None:
+    import asyncio
+
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    from agent.runtime import ChatRuntime
+    from tests.fakes.scripted import ScriptedChatModel, call
+
+    png = make_png(tmp_path / "roof.png", "roof")
+    bad = tmp_path / "fake.png"
+    bad.write_bytes(b"%PDF-1.4 not an image")
+    model = ScriptedChatModel(
+        script=[
+            call("add_reference", "c0", path=str(png), kind="environment", name="the roof"),
+            call("add_reference", "c1", path=str(bad), kind="environment", name="x", library=True),
+            call(
+                "add_reference",
+                "c2",
+                path=str(png),
+                kind="environment",
+                name="the roof",
+                description="a flat concrete rooftop with a water tower",
+                library=True,
+            ),
+            call("find_references", "c3", text="rooftop"),
+            AIMessage("done"),
+        ]
+    )
+
+    async def run() -> None:
+        async with ChatRuntime.open(Settings(data_dir=tmp_path / "data"), model=model) as rt:
+            await rt.send("t", "here is the roof")
+
+    asyncio.run(run())
+    model.assert_complete()
+    results = [str(m.content) for m in model.calls[-1] if isinstance(m, ToolMessage)]
+    assert results[0].startswith("error: plan first")  # no project yet: nowhere to keep it
+    assert results[1].startswith("error:") and "fake.png" in results[1]
+    assert results[2].startswith("Added environment reference 'the roof'")
+    assert "the roof (environment" in results[3]

@@ -12,9 +12,9 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 
-def call(name: str, _id: str | None = None, **args: Any) -> AIMessage:
+def call(tool: str, call_id: str | None = None, /, **args: Any) -> AIMessage:
     """A scripted tool call."""
-    return AIMessage("", tool_calls=[{"name": name, "args": args, "id": _id or f"call_{name}"}])
+    return AIMessage("", tool_calls=[{"name": tool, "args": args, "id": call_id or f"call_{tool}"}])
 
 
 class UnexpectedModelCall(AssertionError):
