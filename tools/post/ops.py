@@ -131,8 +131,12 @@ async def stabilise(
     smoothing: int = 12,
     ffmpeg: str | None = None,
     on_progress: Progress | None = None,
+    work_dir: Path | None = None,
 ) -> str:
-    """Stabilise `src` into `out`; returns the method used ("vidstab" or "deshake")."""
+    """Stabilise `src` into `out`; returns the method used ("vidstab" or "deshake").
+
+    vidstab's transforms file is temporary, or kept as `work_dir/OUT.trf` when given.
+    """
     duration = await asyncio.to_thread(_duration, src)
     used = stabilise_method(method, ffmpeg)
     if used == "deshake":
@@ -151,8 +155,7 @@ async def stabilise(
         report = on_progress
         return lambda fraction: report(offset + fraction / 2)
 
-    with tempfile.TemporaryDirectory(prefix="reelforge-vidstab-") as scratch:
-        transforms = Path(scratch) / "transforms.trf"
+    async def two_pass(transforms: Path) -> None:
         await arun(
             p.stabilise_detect(src, transforms),
             ffmpeg=ffmpeg,
@@ -166,6 +169,13 @@ async def stabilise(
             duration_s=duration,
             on_progress=half(0.5),
         )
+
+    if work_dir is not None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        await two_pass(work_dir / f"{out.stem}.trf")
+    else:
+        with tempfile.TemporaryDirectory(prefix="reelforge-vidstab-") as scratch:
+            await two_pass(Path(scratch) / "transforms.trf")
     return used
 
 
