@@ -239,8 +239,8 @@ class OfflineDirector(BaseChatModel):
         if name == "generate_takes":
             if failed:
                 return self._say(
-                    f"{text}\nNothing more was rendered. You can ask for fewer takes or another "
-                    "provider (the animatic is free).",
+                    f"{text}\nNothing more was rendered. {RENDER_ASK} Say 'go' to try again, or "
+                    "ask for fewer takes or another provider (the animatic is free).",
                     "planned",
                     "go",
                 )

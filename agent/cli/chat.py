@@ -8,6 +8,7 @@ line, writes replies to stdout and progress to stderr, and reads approval answer
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import sys
 from collections.abc import Callable
@@ -93,15 +94,26 @@ async def _converse(
         if text.lower() in QUIT:
             break
         approval = runtime.pending(thread_id)
-        if approval is not None:
-            decision = parse_decision(text)
-            if decision is None:
-                out(_approval_question(approval))
-                continue
-            kind, message, args = decision
-            turn = await runtime.decide(thread_id, kind, message=message, args=args)  # type: ignore[arg-type]
-        else:
-            turn = await runtime.send(thread_id, text)
+        try:
+            if approval is not None:
+                decision = parse_decision(text)
+                if decision is None:
+                    out(_approval_question(approval))
+                    continue
+                kind, message, args = decision
+                turn = await runtime.decide(thread_id, kind, message=message, args=args)  # type: ignore[arg-type]
+            else:
+                turn = await runtime.send(thread_id, text)
+        except Exception as exc:  # the model or a bug: say so in one line, keep the conversation
+            if os.environ.get("REELFORGE_DEBUG", "") not in ("", "0"):
+                raise
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            sys.stderr.write(f"error: this turn failed ({type(exc).__name__}: {first[:300]})\n")
+            if "model" in first.lower() or "openai" in type(exc).__module__:
+                sys.stderr.write(
+                    "hint: check REELFORGE_MODEL / OPENAI_BASE_URL, or REELFORGE_MODEL=offline\n"
+                )
+            continue
         _print_turn(turn, out)
         if turn.approval is not None:
             out(_approval_question(turn.approval))

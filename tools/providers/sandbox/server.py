@@ -128,7 +128,8 @@ class Sandbox:
             "OPENAI_API_KEY": SANDBOX_KEY,
             "ELEVENLABS_API_KEY": SANDBOX_KEY,
         }
-        return {**keys, **self.base_urls()}
+        # The sandbox fakes OpenAI's media endpoints, not chat: keep the offline director.
+        return {**keys, **self.base_urls(), "REELFORGE_MODEL": "offline"}
 
     async def _start(self) -> None:
         self._runner = web.AppRunner(
