@@ -6,6 +6,7 @@ run the whole thing or any stage of it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ from tools.router import NEAREST, ShotNeeds, capability_gap
 from tools.settings import Settings
 from tools.spend import check_budget
 from tools.takes import TakeBatch, generate_takes, take_input_hash, takes_for
+
+log = logging.getLogger(__name__)
 
 
 class Reporter(Protocol):
@@ -99,9 +102,12 @@ def estimate_fresh(
 
 
 def plan(brief: Brief, services: Services, overrides: dict[str, str] | None = None) -> Production:
-    return Production(
+    from tools.references import with_references
+
+    production = Production(
         brief=brief, scenes=plan_scenes(brief, services.registry, overrides=overrides)
     )
+    return with_references(production, services.settings, None)
 
 
 def export_paths(out_dir: Path, slug: str, formats: list[Aspect]) -> dict[str, Path]:
@@ -135,10 +141,13 @@ async def _render(
             reporter.step("takes", min(1.0, len(done) / total))
             reporter.take(shot, take)
 
+    from tools.references import reference_paths
+
     return await generate_takes(
         project.id,
         shots,
         takes,
+        references=reference_paths(shots, services.settings, project.id),
         store=services.store,
         registry=services.registry,
         take_dir=services.settings.media_dir / "takes",
@@ -373,6 +382,12 @@ async def finish(
             batch.takes[sid] = [*batch.takes.get(sid, []), *taken]
         batch.kinds.update(again.kinds)
     _require_takes(project, production.shots(), batch)
+    from tools.references import score_consistency
+
+    for sid, sentence in score_consistency(
+        production.shots(), batch.takes, store, services.settings, project.id
+    ).items():
+        log.warning("shot %s: %s", sid, sentence)
     picks = {}
     for shot in production.shots():
         best = batch.best(shot.id)

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from memory.models import Production, Reference, Shot
+from memory.models import Production, Reference, Shot, Take, TakeStatus
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
     from memory.refstore import RefStore
+    from memory.store import ProjectStore
     from tools.providers.base import CapabilityProfile
     from tools.settings import Settings
 
@@ -509,3 +510,65 @@ def with_references(production: Production, settings: Settings, project: str | N
     return attach_references(
         production, RefStore.open(settings.data_dir, settings.chroma_url), project
     )
+
+
+def reference_paths(shots: list[Shot], settings: Settings, project: str) -> dict[str, list[Path]]:
+    """Shot id -> the reference images to send its provider, within the provider's limit."""
+    wanted = {i for shot in shots for i in shot.reference_ids}
+    if not wanted:
+        return {}
+    from memory.refstore import RefStore
+    from tools.providers.registry import default_profile
+
+    refs = RefStore.open(settings.data_dir, settings.chroma_url).get(wanted, project)
+    return {
+        shot.id: reference_images(shot, refs, default_profile(shot.provider, shot.model))
+        for shot in shots
+        if shot.reference_ids
+    }
+
+
+def score_consistency(
+    shots: list[Shot],
+    takes: Mapping[str, list[Take]],
+    store: ProjectStore,
+    settings: Settings,
+    project: str,
+) -> dict[str, str]:
+    """Score each finished take of a shot that has references against them (and the style
+    references) and fold it into the take's score, so takes are ranked by QC and consistency
+    together. Returns the drift sentence of each shot's best take, where it drifts."""
+    wanted = {i for shot in shots for i in shot.reference_ids}
+    if not wanted:
+        return {}
+    from memory.refstore import RefStore
+    from tools.consistency import rank_takes
+
+    refs = {
+        r.id: r for r in RefStore.open(settings.data_dir, settings.chroma_url).get(wanted, project)
+    }
+    drift: dict[str, str] = {}
+    for shot in shots:
+        mine = [refs[i] for i in shot.reference_ids if i in refs]
+        done = [
+            t
+            for t in takes.get(shot.id, [])
+            if t.status is TakeStatus.SUCCEEDED and t.file is not None and t.file.exists()
+        ]
+        if not mine or not done:
+            continue
+        styles = [r for r in mine if r.kind == "style"]
+        others = [r for r in mine if r.kind != "style"]
+        best: tuple[float, str | None] | None = None
+        for take, consistency in rank_takes(done, others, styles):
+            if not any(n.startswith("consistency ") for n in take.qc_notes):
+                take.score = round(0.5 * (take.score or 0.0) + 0.5 * consistency.score, 4)
+                take.qc_notes = [*take.qc_notes, f"consistency {consistency.score:.2f}"]
+                if consistency.drift:
+                    take.qc_notes.append(consistency.drift)
+                store.save_take(take)
+            if best is None or (take.score or 0.0) > best[0]:
+                best = (take.score or 0.0, consistency.drift)
+        if best is not None and best[1]:
+            drift[shot.id] = best[1]
+    return drift

@@ -37,8 +37,9 @@ from tools.production import (
     render_takes,
 )
 from tools.providers.registry import UnknownProvider, check_provider_id
-from tools.references import with_references
+from tools.references import score_consistency, with_references
 from tools.revisions import Change, RevisionNotUnderstood, parse_change
+from tools.spend import budget_problem
 from tools.takes import take_input_hash
 
 REQUIRED = ("story", "mood", "style", "duration", "formats", "audience")
@@ -411,14 +412,10 @@ class Studio:
         return Quote(round(cost, 4), round(seconds, 1), shots, reused)
 
     def _check_budget(self, project: Project, quote: Quote) -> None:
-        budget = self.services.settings.budget_usd
         spent = self.services.store.total_spend(project.id)
-        if budget is not None and spent + quote.cost_usd > budget + 1e-9:
-            raise StudioError(
-                f"this would spend ${quote.cost_usd:.2f} on top of ${spent:.2f} already spent, "
-                f"over the budget of ${budget:.2f} (REELFORGE_BUDGET_USD); fewer takes or a "
-                f"cheaper provider would fit"
-            )
+        problem = budget_problem(self.services.settings.budget_usd, spent, quote.cost_usd)
+        if problem is not None:
+            raise StudioError(problem)
 
     def record_decision(self, approved: bool, amount: float, note: str) -> None:
         project = self.project()
@@ -455,6 +452,9 @@ class Studio:
             batch = await render_takes(project, subset, self.services, takes, self.reporter)
         except ProductionError as exc:
             raise StudioError(str(exc)) from None
+        drift = score_consistency(
+            wanted, batch.takes, self.services.store, self.services.settings, project.id
+        )
         picks = dict(production.picks)
         lines = []
         for shot in wanted:
@@ -468,6 +468,8 @@ class Studio:
                 f"- shot {shot.id}: {len(ranked)} take(s); picked take {number}, "
                 f"score {best.score or 0:.2f}{notes}"
             )
+            if shot.id in drift:
+                lines.append(f"  drift: {drift[shot.id]}")
         production = production.model_copy(update={"picks": picks})
         self.services.store.save_working(project.id, production)
         spent = self.services.store.total_spend(project.id) - spent_before

@@ -117,7 +117,13 @@ def request_for(shot: Shot, seed: int, references: list[Path] | None = None) -> 
 def take_input_hash(shot: Shot, index: int) -> str:
     """The key of take `index` of `shot`: same inputs, same take, never rendered (or paid) twice."""
     request = request_for(shot, shot_seed(shot, index))
-    return stable_hash({"provider": shot.provider, "request": request.model_dump(mode="json")})
+    payload: dict[str, object] = {
+        "provider": shot.provider,
+        "request": request.model_dump(mode="json"),
+    }
+    if shot.reference_ids:  # content-derived ids: a new reference image is a new take
+        payload["refs"] = shot.reference_ids
+    return stable_hash(payload)
 
 
 def idempotency_key(project_id: str, shot_id: str, index: int, input_hash: str) -> str:
@@ -154,6 +160,7 @@ class _Run:
     retry_failed: bool
     poll_interval_s: float | None
     max_attempts: int
+    references: Mapping[str, list[Path]] = field(default_factory=dict)
 
     def emit(self, shot: Shot, take: Take) -> None:
         if self.on_event is not None:
@@ -187,7 +194,8 @@ class _Run:
 async def _one_take(run: _Run, shot: Shot, index: int) -> Take:
     store = run.store
     input_hash = take_input_hash(shot, index)
-    request = request_for(shot, shot_seed(shot, index)).model_copy(
+    images = list(run.references.get(shot.id, []))
+    request = request_for(shot, shot_seed(shot, index), images).model_copy(
         update={"idempotency_key": idempotency_key(run.project_id, shot.id, index, input_hash)}
     )
     mine = [t for t in store.takes(run.project_id, shot.id) if t.input_hash == input_hash]
@@ -444,6 +452,7 @@ async def generate_takes(
     retry_failed: bool = True,
     poll_interval_s: float | None = None,
     max_attempts: int = MAX_ATTEMPTS,
+    references: Mapping[str, list[Path]] | None = None,
 ) -> TakeBatch:
     """Render `takes_per_shot` takes of every shot concurrently, within per-provider limits
     (`concurrency` overrides the catalogue's `max_concurrency`), never spending past
@@ -473,6 +482,7 @@ async def generate_takes(
         resubmit_unknown=resubmit_unknown,
         retry_failed=retry_failed,
         poll_interval_s=poll_interval_s,
+        references=dict(references or {}),
         max_attempts=max_attempts,
     )
     jobs = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from memory.refstore import RefStore
 from tests.refs.conftest import make_png
 from tools.production import Services
@@ -104,3 +106,50 @@ def test_reference_tools_through_the_agent(tmp_path: Path) -> None:
     assert results[1].startswith("error:") and "fake.png" in results[1]
     assert results[2].startswith("Added environment reference 'the roof'")
     assert "the roof (environment" in results[3]
+
+
+@pytest.mark.ffmpeg
+def test_reference_images_reach_the_provider(tmp_path: Path) -> None:
+    import asyncio
+
+    from pydantic import SecretStr
+
+    from memory.store import ProjectStore
+    from tests.agent.test_approvals import FakePaidProvider
+    from tools.providers.registry import Registry
+
+    settings = Settings(data_dir=tmp_path / "data", runwayml_api_secret=SecretStr("k"))
+    added = add_reference(
+        make_png(tmp_path / "mia.png", "mia"),
+        "character",
+        "Mia",
+        "a girl with a red scarf",
+        None,
+        store=RefStore.open(settings.data_dir),
+        refs_dir=settings.data_dir / "refs",
+    )
+    fake = FakePaidProvider()
+    services = Services(
+        settings,
+        ProjectStore(settings.db_path),
+        Registry(settings, adapters={"runway": lambda _s: fake}),
+    )
+    try:
+        studio = Studio(services, "t")
+        studio.update_brief(
+            story="Mia waves from a rooftop.",
+            mood="hopeful",
+            style="cinematic",
+            duration=4,
+            formats=["9:16"],
+            audience="travellers",
+        )
+        studio.plan()
+        asyncio.run(studio.generate(2))
+        project, _ = studio._require_project()
+        takes = services.store.takes(project.id)
+    finally:
+        services.store.close()
+    assert [r.reference_images for r in fake.submits] == [[added.reference.file]] * 2
+    # each take was scored against Mia's reference, and that is part of how takes rank
+    assert all(any(n.startswith("consistency ") for n in t.qc_notes) for t in takes)
