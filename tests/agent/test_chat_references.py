@@ -15,30 +15,38 @@ from tools.settings import Settings
 from tools.studio import Studio
 
 
-def test_plan_in_chat_uses_library_references(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data")
-    store = RefStore.open(settings.data_dir)
-    added = add_reference(
+def _mia(settings: Settings, tmp_path: Path, description: str = "a girl with a red scarf"):  # type: ignore[no-untyped-def]
+    """Mia, a character in the shared library."""
+    return add_reference(
         make_png(tmp_path / "mia.png", "mia"),
         "character",
         "Mia",
-        "a girl with a red scarf and short black hair",
+        description,
         None,
-        store=store,
+        store=RefStore.open(settings.data_dir),
         refs_dir=settings.data_dir / "refs",
     )
+
+
+def _plan(studio: Studio, story: str, fmt: str = "9:16") -> None:
+    studio.update_brief(
+        story=story,
+        mood="hopeful",
+        style="cinematic",
+        duration=4,
+        formats=[fmt],
+        audience="travellers",
+    )
+    studio.plan()
+
+
+def test_plan_in_chat_uses_library_references(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    added = _mia(settings, tmp_path)
     services = Services.open(settings)
     try:
         studio = Studio(services, "t")
-        studio.update_brief(
-            story="Mia stands on a rooftop at sunset.",
-            mood="hopeful",
-            style="cinematic",
-            duration=4,
-            formats=["9:16"],
-            audience="travellers",
-        )
-        studio.plan()
+        _plan(studio, "Mia stands on a rooftop at sunset.")
         project, production = studio._require_project()
         (shot,) = production.shots()
         assert shot.reference_ids == [added.reference.id]
@@ -52,15 +60,7 @@ def test_no_reference_store_means_no_chroma(tmp_path: Path) -> None:
     services = Services.open(settings)
     try:
         studio = Studio(services, "t")
-        studio.update_brief(
-            story="Mia stands on a rooftop.",
-            mood="calm",
-            style="cinematic",
-            duration=3,
-            formats=["1:1"],
-            audience="anyone",
-        )
-        studio.plan()
+        _plan(studio, "Mia stands on a rooftop.", "1:1")
         assert not (settings.data_dir / "chroma").exists()
     finally:
         services.store.close()
@@ -119,15 +119,7 @@ def test_reference_images_reach_the_provider(tmp_path: Path) -> None:
     from tools.providers.registry import Registry
 
     settings = Settings(data_dir=tmp_path / "data", runwayml_api_secret=SecretStr("k"))
-    added = add_reference(
-        make_png(tmp_path / "mia.png", "mia"),
-        "character",
-        "Mia",
-        "a girl with a red scarf",
-        None,
-        store=RefStore.open(settings.data_dir),
-        refs_dir=settings.data_dir / "refs",
-    )
+    added = _mia(settings, tmp_path)
     fake = FakePaidProvider()
     services = Services(
         settings,
@@ -136,15 +128,7 @@ def test_reference_images_reach_the_provider(tmp_path: Path) -> None:
     )
     try:
         studio = Studio(services, "t")
-        studio.update_brief(
-            story="Mia waves from a rooftop.",
-            mood="hopeful",
-            style="cinematic",
-            duration=4,
-            formats=["9:16"],
-            audience="travellers",
-        )
-        studio.plan()
+        _plan(studio, "Mia waves from a rooftop.")
         asyncio.run(studio.generate(2))
         project, _ = studio._require_project()
         takes = services.store.takes(project.id)
