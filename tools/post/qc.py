@@ -74,7 +74,9 @@ def detect_args(path: Path, *, video: bool, audio: bool) -> list[str]:
     chains = []
     if video:
         chains.append(
-            "[0:v:0]blackdetect=d=0.1:pic_th=0.98:pix_th=0.1,freezedetect=n=0.003:d=0.4[v]"
+            "[0:v:0]blackdetect=d=0.1:pic_th=0.98:pix_th=0.1,freezedetect=n=0.003:d=0.4,"
+            # per-frame mean luma for the flicker measure, from the same decode
+            "scale=64:36,signalstats,metadata=mode=print:key=lavfi.signalstats.YAVG[v]"
         )
     if audio:
         chains.append(f"[0:a:0]silencedetect=n={SILENCE_DB}dB:d=0.3[a]")
@@ -113,6 +115,18 @@ def frozen_seconds(stderr: str, total: float) -> float:
 
 def silent_seconds(stderr: str, total: float) -> float:
     return _spans(stderr, "silence_start", "silence_end", total)
+
+
+YAVG = re.compile(r"lavfi\.signalstats\.YAVG=([\d.]+)")
+
+
+def flicker_of(means: list[float]) -> float:
+    """Mean |second difference| of per-frame mean luma: steady light, fades and one cut score
+    low; light that jumps up and down between frames scores high."""
+    if len(means) < 3:
+        return 0.0
+    second = np.diff(np.asarray(means), n=2)
+    return float(np.abs(second).mean() / 2)
 
 
 def luma_flicker(path: Path, *, max_frames: int = 600) -> float:
@@ -170,7 +184,8 @@ def check(
         facts["frozen_s"] = round(frozen, 3)
         if not allow_still and frozen >= FREEZE_SHARE * total and black < BLACK_SHARE * total:
             flags.append(Flag("frozen", f"frozen for {frozen:.1f}s of {total:.1f}s", frozen))
-        flicker = luma_flicker(path)
+        means = [float(v) for v in YAVG.findall(stderr)]
+        flicker = flicker_of(means) if means else luma_flicker(path)
         facts["flicker"] = round(flicker, 3)
         if flicker > FLICKER_LUMA:
             flags.append(Flag("flicker", f"flickering light (luma jitter {flicker:.1f})"))
