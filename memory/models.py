@@ -164,6 +164,31 @@ class Grade(Strict):
     lut: str | None = Field(default=None, description="A look LUT by name, e.g. moody, warm.")
 
 
+class Finishing(Strict):
+    """Finishing steps applied at assembly and export: free to change, no new renders.
+
+    The defaults leave the cut as it is; each step's output is cached by a hash of its inputs."""
+
+    stabilise: bool = Field(default=False, description="Stabilise each picked take first.")
+    fps: Literal[48, 50, 60] | None = Field(
+        default=None, description="Interpolate the master to this frame rate; None keeps 24."
+    )
+    interpolation: Literal["fast", "best"] = Field(
+        default="fast", description="fast: frame blending; best: motion-compensated (slow)."
+    )
+    uhd: bool = Field(default=False, description="Also write a UHD (3840-class) file per format.")
+    voiceover: str | None = Field(
+        default=None, max_length=5000, description="Narration text spoken over the cut."
+    )
+    subtitles: Literal["none", "burned", "sidecar"] = "none"
+    posters: bool = Field(default=False, description="A JPEG poster next to each export.")
+
+    @field_validator("voiceover")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        return " ".join(v.split()) or None if v is not None else None
+
+
 # --------------------------------------------------------------------------- takes and spend
 
 
@@ -226,6 +251,7 @@ class Production(Strict):
     brief: Brief
     scenes: list[Scene] = Field(default_factory=list)
     grade: Grade = Field(default_factory=Grade)
+    finishing: Finishing = Field(default_factory=Finishing)
     picks: dict[str, str] = Field(default_factory=dict, description="shot id -> take id")
     master: Path | None = None
     exports: list[Path] = Field(default_factory=list)
