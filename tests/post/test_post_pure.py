@@ -81,6 +81,7 @@ def test_interpolate_fast_blends_best_is_motion_compensated() -> None:
     args = p.interpolate(SRC, OUT, fps=60, duration_s=2.0)
     assert args[args.index("-r") + 1] == "60"
     assert args[args.index("-fps_mode") + 1] == "cfr"
+    assert args[args.index("-frames:v") + 1] == "120"  # cfr would repeat the last frame
     with pytest.raises(ValueError):
         p.interpolate(SRC, OUT, fps=60, duration_s=1, quality="ultra")  # type: ignore[arg-type]
 

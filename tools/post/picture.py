@@ -88,7 +88,8 @@ def interpolate(
 
     "fast" blends neighbouring frames (`framerate`, ~80x quicker); "best" is motion-compensated
     (`minterpolate` mci, single-threaded). The tail is padded by cloning, then trimmed, because
-    minterpolate drops the last few output frames.
+    minterpolate drops the last few output frames; `-frames:v` caps the count because the cfr
+    muxer can repeat the last frame to fill the source's final frame duration.
     """
     if not 1 <= fps <= 240:
         raise ValueError(f"fps must be within 1..240, got {fps}")
@@ -114,6 +115,8 @@ def interpolate(
         "cfr",
         "-r",
         str(fps),
+        "-frames:v",
+        str(frames),
         *_video_out(out),
     ]
 
@@ -330,9 +333,13 @@ def burn_text(
     return ["-i", media_arg(src), "-map", "0:v:0", "-vf", chain, *_video_out(out)]
 
 
-def burn_subtitles(src: Path, out: Path, subtitle_file: Path, *, margin_v: int = 40) -> list[str]:
-    """Burn an .srt/.ass file with libass, using only our bundled fonts (no system fonts)."""
-    style = f"FontName=DejaVu Sans,FontSize=18,Outline=2,Shadow=0,MarginV={margin_v}"
+def burn_subtitles(
+    src: Path, out: Path, subtitle_file: Path, *, margin_v: int = 40, font_size: int = 18
+) -> list[str]:
+    """Burn an .srt/.ass file with libass, using only our bundled fonts (no system fonts).
+
+    `font_size` is in libass script units (288 lines high); vertical frames want a smaller one."""
+    style = f"FontName=DejaVu Sans,FontSize={font_size},Outline=2,Shadow=0,MarginV={margin_v}"
     chain = (
         f"subtitles=filename={filter_value(subtitle_file)}:fontsdir={filter_value(FONT_DIR)}"
         f":force_style={filter_value(style)}"
