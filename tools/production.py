@@ -259,10 +259,14 @@ async def assemble_and_export(
     services: Services,
     out_dir: Path,
     step: Callable[[str, float], None] = _noop_step,
+    notes: list[str] | None = None,
 ) -> Production:
-    """Cut the picked takes into a master, lay and level the audio, export every format."""
+    """Cut the picked takes into a master, lay and level the audio, export every format, with
+    the production's finishing options (cached steps; what was done, reused or not possible is
+    appended to `notes` in words)."""
     from tools.post.builders import ClipSpec
     from tools.post.finish import finish, segments_from_shots
+    from tools.post.finishing import FinishingRun
 
     clips: list[ClipSpec] = []
     for shot in production.shots():
@@ -272,10 +276,15 @@ async def assemble_and_export(
         clips.append(ClipSpec(path=take.file, duration_s=shot.duration))
     exports = export_paths(out_dir, project.slug, production.brief.formats)
     out_dir.mkdir(parents=True, exist_ok=True)
+    work_dir = services.settings.media_dir / "work" / project.id
+    finishing = FinishingRun(production.finishing, work_dir, services.settings, step)
+    clips = await finishing.clips(clips)
+    await finishing.voice()
+    segments = segments_from_shots(production.shots())
     result = await finish(
         clips,
-        segments_from_shots(production.shots()),
-        work_dir=services.settings.media_dir / "work" / project.id,
+        segments,
+        work_dir=work_dir,
         exports=exports,
         master_aspect=production.scenes[0].shots[0].aspect,
         grade=production.grade,
@@ -284,9 +293,18 @@ async def assemble_and_export(
         seed=sum(ord(c) for c in project.id),
         ffmpeg=services.settings.ffmpeg,
         on_progress=step,
+        voiceover=finishing.voice_file,
+        posters=production.finishing.posters,
+        out_fps=production.finishing.fps,
+        interpolation=production.finishing.interpolation,
     )
+    extra = await finishing.deliver(result, production.shots(), segments)
+    for note in finishing.notes:
+        log.info("%s: %s", project.id, note)
+    if notes is not None:
+        notes.extend(finishing.notes)
     return production.model_copy(
-        update={"master": result.master, "exports": list(result.exports.values())}
+        update={"master": result.master, "exports": [*result.exports.values(), *extra]}
     )
 
 

@@ -16,6 +16,11 @@ STEP_LABELS = {
     "audio": "laying the audio bed",
     "loudness": "levelling loudness to -14 LUFS",
     "export": "exporting every format",
+    "stabilise": "stabilising the picked takes",
+    "voiceover": "speaking the voice-over",
+    "interpolate": "interpolating the frame rate",
+    "subtitles": "adding subtitles",
+    "uhd": "writing UHD files",
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from memory.models import EXPORT_SIZES, Grade, Shot, stable_hash
 from tools.post import builders as b
 from tools.post import ops, sound
+from tools.post.picture import InterpolationQuality
 from tools.post.probe import probe
 from tools.post.runner import arun
 
@@ -193,13 +194,16 @@ async def finish(
     keep_native_audio: bool = True,
     posters: bool = False,
     verify: bool = True,
+    out_fps: int | None = None,
+    interpolation: InterpolationQuality = "fast",
 ) -> FinishResult:
     """Assemble, score, normalise to -14 LUFS / -1.5 dBTP and export every format in one run.
 
     The soundtrack is the music (or a synthesized bed) ducked under `voiceover`, plus
     `ambience` and the takes' own audio when they have any (`keep_native_audio`). With
     `verify`, each export is measured with ebur128 (`FinishResult.measured`); with `posters`,
-    a JPEG is written next to each export.
+    a JPEG is written next to each export. With `out_fps`, the master is interpolated to that
+    rate (`interpolation` "fast" or "best", cached like the master) and exported at it.
     """
     if not clips:
         raise ValueError("finish needs at least one clip")
@@ -258,6 +262,24 @@ async def finish(
             on_progress=progress("master"),
         ),
     )
+
+    export_fps = fps
+    if out_fps is not None and out_fps != fps:
+        smooth = master.with_name(f"{master.stem}-{out_fps}{interpolation}.mp4")
+        source = master
+        await cached(
+            "interpolate",
+            smooth,
+            lambda: ops.interpolate(
+                source,
+                smooth,
+                fps=out_fps,
+                quality=interpolation,
+                ffmpeg=ffmpeg,
+                on_progress=progress("interpolate"),
+            ),
+        )
+        master, export_fps = smooth, out_fps
 
     if music is not None:
         music_print = await asyncio.to_thread(_fingerprint, music)
@@ -335,7 +357,7 @@ async def finish(
         temps,
         segments=list(segments) if segments else _default_segments(clips, fps),
         master_aspect=master_aspect,
-        fps=fps,
+        fps=export_fps,
     )
     try:
         await arun(args, ffmpeg=ffmpeg, duration_s=duration, on_progress=progress("export"))

@@ -1,0 +1,375 @@
+"""A production's finishing options (`memory.models.Finishing`) applied around `finish.finish`:
+stabilised takes before the cut, a spoken voice-over under it, and after it subtitles (burned or
+sidecar) and UHD files next to the exports.
+
+Every output lives in the work dir, named by a hash of its inputs, and is reused when present: a
+regrade does not re-stabilise, and a second export with the same finishing makes nothing new
+except the delivery files themselves. What was done, reused or could not be done is collected in
+`FinishingRun.notes`, in words for the person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import astuple, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from memory.models import Finishing, Shot, stable_hash
+from tools.post import ops
+from tools.post import picture as p
+from tools.post.builders import ClipSpec, SegmentSpec
+from tools.post.finish import FinishResult
+from tools.post.probe import ProbeError, probe
+from tools.post.runner import has_filter
+from tools.post.sound import VoiceOverUnavailable
+from tools.providers.base import ProviderError
+from tools.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[str, float], None]
+CACHE_VERSION = 1
+SMOOTHING = 12
+UHD_SIZES: dict[str, tuple[int, int]] = {
+    "9:16": (2160, 3840),
+    "16:9": (3840, 2160),
+    "1:1": (2160, 2160),
+}
+# libass script units (the frame is 288 high): smaller on narrow frames so lines fit.
+SUBTITLE_SIZES: dict[str, int] = {"9:16": 11, "16:9": 18, "1:1": 14}
+MAX_CUE_CHARS = 84
+
+
+def fingerprint(path: Path) -> list[Any]:
+    st = path.stat()
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+
+
+def place(src: Path, dest: Path) -> Path:
+    """Put cached `src` at `dest` (a hard link when possible, else a copy), atomically."""
+    tmp = dest.with_name(f".{dest.name}.part")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copy2(src, tmp)
+    os.replace(tmp, dest)
+    return dest
+
+
+def _chunks(text: str) -> list[str]:
+    """Sentences, with long ones split at word boundaries into readable pieces."""
+    pieces: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
+        line = ""
+        for word in sentence.split():
+            if line and len(line) + 1 + len(word) > MAX_CUE_CHARS:
+                pieces.append(line)
+                line = word
+            else:
+                line = f"{line} {word}".strip()
+        if line:
+            pieces.append(line)
+    return pieces
+
+
+def subtitle_cues(
+    shots: Sequence[Shot],
+    segments: Sequence[SegmentSpec],
+    *,
+    narration: str | None,
+    narration_s: float | None,
+    total_s: float,
+) -> list[p.Cue]:
+    """Narration text spread over the voice-over's length (or the film's) by length of text;
+    without narration, each shot's dialogue over its shot."""
+    if narration and narration.strip():
+        pieces = _chunks(narration)
+        span = min(narration_s or total_s, total_s)
+        weight = sum(len(piece) for piece in pieces)
+        cues: list[p.Cue] = []
+        start = 0.0
+        for piece in pieces:
+            end = start + span * len(piece) / weight
+            cues.append(p.Cue(round(start, 3), round(max(end, start + 0.04), 3), piece))
+            start = end
+        return cues
+    return [
+        p.Cue(seg.start_s, seg.end_s, shot.dialogue.strip())
+        for shot, seg in zip(shots, segments, strict=True)
+        if shot.dialogue and shot.dialogue.strip()
+    ]
+
+
+@dataclass
+class FinishingRun:
+    """One assembly's finishing: `clips` and `voice` before `finish.finish` (given `voice_file`
+    and the options' fps, interpolation and posters), `deliver` after; then read `notes`."""
+
+    look: Finishing
+    work_dir: Path
+    settings: Settings
+    step: Step
+    notes: list[str] = field(default_factory=list)
+    voice_file: Path | None = None
+    voice_engine: str | None = None
+
+    @property
+    def ffmpeg(self) -> str | None:
+        return self.settings.ffmpeg
+
+    def _report(self, name: str, share: tuple[int, int]) -> Callable[[float], None]:
+        done, total = share
+        return lambda fraction: self.step(name, min(1.0, (done + fraction) / total))
+
+    # -- before the cut ---------------------------------------------------------------------
+
+    async def clips(self, clips: Sequence[ClipSpec]) -> list[ClipSpec]:
+        """The picked takes, stabilised when asked (each cached by its file and settings)."""
+        if not self.look.stabilise:
+            return list(clips)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        method = await asyncio.to_thread(ops.stabilise_method, "auto", self.ffmpeg)
+        out: list[ClipSpec] = []
+        reused = 0
+        for i, clip in enumerate(clips):
+            source = await asyncio.to_thread(fingerprint, clip.path)
+            key = stable_hash([CACHE_VERSION, "stabilise", source, method, SMOOTHING])
+            dest = self.work_dir / f"stable-{key}.mp4"
+            if dest.exists():
+                reused += 1
+            else:
+                await ops.stabilise(
+                    clip.path,
+                    dest,
+                    method="deshake" if method == "deshake" else "vidstab",
+                    smoothing=SMOOTHING,
+                    ffmpeg=self.ffmpeg,
+                    on_progress=self._report("stabilise", (i, len(clips))),
+                )
+            out.append(replace(clip, path=dest))
+            self.step("stabilise", (i + 1) / len(clips))
+        made = len(clips) - reused
+        self.notes.append(
+            f"stabilised {len(clips)} take(s) with {method}"
+            + (f" ({reused} reused, {made} new)" if reused else "")
+        )
+        return out
+
+    async def voice(self) -> Path | None:
+        """The narration spoken: OpenAI TTS, else ElevenLabs, else espeak-ng, else none (and a
+        note saying so: never silence pretending to be a voice-over)."""
+        text = self.look.voiceover
+        if not text:
+            return None
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        engines = []
+        if self.settings.openai_api_key is not None:
+            engines.append("openai")
+        if self.settings.elevenlabs_api_key is not None:
+            engines.append("elevenlabs")
+        engines.append("espeak-ng")
+        problems: list[str] = []
+        for engine in engines:
+            ext = "wav" if engine == "espeak-ng" else "mp3"
+            dest = self.work_dir / f"voice-{stable_hash([CACHE_VERSION, engine, text])}.{ext}"
+            reused = dest.exists()
+            if not reused:
+                try:
+                    await self._speak(engine, text, dest)
+                except (ProviderError, VoiceOverUnavailable, ops.PostError) as exc:
+                    problems.append(f"{engine}: {exc}")
+                    log.warning("voice-over with %s failed: %s", engine, exc)
+                    continue
+            self.step("voiceover", 1.0)
+            self.voice_file, self.voice_engine = dest, engine
+            self.notes.append(
+                f"voice-over spoken by {engine}"
+                + (" (reused)" if reused else "")
+                + "; the music ducks under it"
+            )
+            for problem in problems:
+                self.notes.append(f"(voice-over fell back past {problem})")
+            return dest
+        tried = "no OPENAI_API_KEY or ELEVENLABS_API_KEY is set and espeak-ng is not installed"
+        if len(problems) > 1 or not problems[0].startswith("espeak-ng: no voice-over"):
+            tried = "; ".join(problems)
+        log.warning("no voice-over: %s", tried)
+        self.notes.append(
+            f"no voice-over: {tried}. The cut has no voice (music and the takes' own sound); "
+            "the narration text is kept and "
+            "will be spoken once a voice is available (set OPENAI_API_KEY or ELEVENLABS_API_KEY, "
+            "or apt install espeak-ng)"
+        )
+        return None
+
+    async def _speak(self, engine: str, text: str, dest: Path) -> None:
+        if engine == "openai":
+            from tools.providers.openai_media import OpenAIMedia
+
+            openai = OpenAIMedia(self.settings)
+            try:
+                await openai.speak(text, dest)
+            finally:
+                await openai.aclose()
+        elif engine == "elevenlabs":
+            from tools.providers.elevenlabs import ElevenLabs
+
+            eleven = ElevenLabs(self.settings)
+            try:
+                await eleven.speak(text, dest)
+            finally:
+                await eleven.aclose()
+        else:
+            await ops.voice_over(text, dest)
+
+    # -- after the cut ----------------------------------------------------------------------
+
+    async def deliver(
+        self,
+        result: FinishResult,
+        shots: Sequence[Shot],
+        segments: Sequence[SegmentSpec],
+    ) -> list[Path]:
+        """Subtitles and UHD files for the exports of `result`; returns the extra files."""
+        look = self.look
+        if look.fps:
+            reused = "interpolate" in result.reused
+            self.notes.append(
+                f"interpolated to {look.fps} fps ({look.interpolation})"
+                + (" (reused)" if reused else "")
+            )
+        if result.reused:
+            self.notes.append(f"reused from earlier exports: {', '.join(result.reused)}")
+        if result.posters:
+            self.notes.append(
+                "posters: " + ", ".join(str(path) for path in result.posters.values())
+            )
+        # What an export holds is fixed by the master and the levelled audio (both named by the
+        # hash of their inputs) and how it is cut from them: the key of everything made from it.
+        export_fps = look.fps or 24
+        keys = {
+            aspect: stable_hash(
+                [
+                    CACHE_VERSION,
+                    result.master.name,
+                    result.audio.name,
+                    aspect,
+                    export_fps,
+                    [astuple(s) for s in segments],
+                ]
+            )
+            for aspect in result.exports
+        }
+        extra: list[Path] = []
+        cues: list[p.Cue] = []
+        if look.subtitles != "none":
+            narration_s = None
+            if self.voice_file is not None:
+                try:
+                    narration_s = (await asyncio.to_thread(probe, self.voice_file)).duration_s
+                except ProbeError:
+                    narration_s = None
+                if narration_s and narration_s > result.duration_s + 0.05:
+                    self.notes.append(
+                        f"the voice-over runs {narration_s:.1f}s, longer than the "
+                        f"{result.duration_s:.1f}s cut: its end is cut off"
+                    )
+            cues = subtitle_cues(
+                shots,
+                segments,
+                narration=look.voiceover,
+                narration_s=narration_s,
+                total_s=result.duration_s,
+            )
+            if not cues:
+                self.notes.append(
+                    "no subtitles: no shot has dialogue and there is no voice-over text"
+                )
+            elif look.subtitles == "sidecar":
+                for path in result.exports.values():
+                    extra.append(ops.write_srt(cues, path.with_suffix(".srt")))
+                self.step("subtitles", 1.0)
+                self.notes.append(
+                    f"subtitles written as .srt next to each export ({len(cues)} cue(s))"
+                )
+            else:
+                await self._burn(result.exports, keys, cues)
+        if look.uhd:
+            burned = [astuple(c) for c in cues] if look.subtitles == "burned" else []
+            extra += await self._uhd(result.exports, keys, burned)
+        return extra
+
+    async def _burn(
+        self, exports: Mapping[str, Path], keys: Mapping[str, str], cues: Sequence[p.Cue]
+    ) -> None:
+        srt = self.work_dir / f"subs-{stable_hash([astuple(c) for c in cues])}.srt"
+        if not srt.exists():
+            ops.write_srt(cues, srt)
+        libass = await asyncio.to_thread(has_filter, "subtitles", self.ffmpeg)
+        reused = 0
+        for i, (aspect, path) in enumerate(exports.items()):
+            key = stable_hash([keys[aspect], "burn", srt.name, libass])
+            cached = self.work_dir / f"subbed-{key}.mp4"
+            if cached.exists():
+                reused += 1
+            elif libass:
+                await self._burn_one(path, cached, srt, SUBTITLE_SIZES[aspect], (i, len(exports)))
+            else:
+                await ops.burn_text(
+                    path,
+                    cached,
+                    cues,
+                    ffmpeg=self.ffmpeg,
+                    on_progress=self._report("subtitles", (i, len(exports))),
+                )
+            place(cached, path)
+            self.step("subtitles", (i + 1) / len(exports))
+        self.notes.append(
+            f"subtitles burned into {len(exports)} export(s) ({len(cues)} cue(s))"
+            + (f", {reused} reused" if reused else "")
+        )
+
+    async def _burn_one(
+        self, src: Path, out: Path, srt: Path, font_size: int, share: tuple[int, int]
+    ) -> None:
+        duration = (await asyncio.to_thread(probe, src)).duration_s
+        await ops.produce(
+            out,
+            lambda tmp: p.burn_subtitles(src, tmp, srt, font_size=font_size),
+            ffmpeg=self.ffmpeg,
+            duration_s=duration,
+            on_progress=self._report("subtitles", share),
+        )
+
+    async def _uhd(
+        self, exports: Mapping[str, Path], keys: Mapping[str, str], burned: list[Any]
+    ) -> list[Path]:
+        made: list[Path] = []
+        reused = 0
+        for i, (aspect, path) in enumerate(exports.items()):
+            size = UHD_SIZES[aspect]
+            cached = self.work_dir / f"uhd-{stable_hash([keys[aspect], burned, size])}.mp4"
+            if cached.exists():
+                reused += 1
+            else:
+                await ops.upscale(
+                    path,
+                    cached,
+                    size=size,
+                    ffmpeg=self.ffmpeg,
+                    on_progress=self._report("uhd", (i, len(exports))),
+                )
+            made.append(place(cached, path.with_name(f"{path.stem}-uhd{path.suffix}")))
+            self.step("uhd", (i + 1) / len(exports))
+        self.notes.append(
+            f"UHD files: {', '.join(str(m) for m in made)}"
+            + (f" ({reused} reused)" if reused else "")
+        )
+        return made
