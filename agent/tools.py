@@ -186,6 +186,55 @@ async def export_video(runtime: Runtime) -> str:
 
 
 @tool
+def finish_options(
+    runtime: Runtime,
+    stabilise: bool | None = None,
+    fps: Literal[24, 48, 50, 60] | None = None,
+    interpolation: Literal["fast", "best"] | None = None,
+    uhd: bool | None = None,
+    voiceover: str | None = None,
+    subtitles: Literal["none", "burned", "sidecar"] | None = None,
+    posters: bool | None = None,
+) -> str:
+    """Set how the cut is finished: stabilisation, frame rate, UHD, voice-over, subtitles,
+    posters. Free (no new renders); applied by the next export_video. Leave out what the person
+    did not ask to change. Returns the options and what goes stale.
+
+    Args:
+        stabilise: True to steady shaky takes before the cut.
+        fps: Frame rate of the master and exports: 48, 50 or 60 interpolates; 24 is the default.
+        interpolation: "fast" (frame blending) or "best" (motion-compensated, much slower).
+        uhd: True to also write a UHD (3840-class) file of every format.
+        voiceover: Narration text to speak over the cut, music ducked under it; "" removes it.
+        subtitles: "burned" into the picture, "sidecar" .srt files, or "none"; from the
+            voice-over text, else the shots' dialogue.
+        posters: True to write a JPEG poster frame next to each export.
+    """
+    changes = {
+        "stabilise": stabilise,
+        "fps": fps,
+        "interpolation": interpolation,
+        "uhd": uhd,
+        "voiceover": voiceover,
+        "subtitles": subtitles,
+        "posters": posters,
+    }
+    return _safe(lambda: runtime.context.studio.set_finishing(**changes))
+
+
+@tool
+def export_timeline(runtime: Runtime, out: str | None = None) -> str:
+    """Write an OpenTimelineIO (.otio) timeline of the picked takes, whose clips point at the
+    source take files, so an editor can re-cut it in DaVinci Resolve or Premiere. Free. Returns
+    the file path.
+
+    Args:
+        out: Where to write it (a path ending in .otio); default: the project's folder.
+    """
+    return _safe(lambda: runtime.context.studio.export_timeline(out))
+
+
+@tool
 def revise_video(runtime: Runtime, request: str) -> str:
     """Turn a revision request ("make it moodier", "warmer", "faster", "vertical") into a precise
     change, name what goes stale, and price two options: a free regrade or a re-render.
@@ -257,6 +306,8 @@ ALL_TOOLS: list[BaseTool] = [
     generate_takes,
     pick_take,
     export_video,
+    finish_options,
+    export_timeline,
     revise_video,
     apply_revision,
     add_reference,

@@ -22,6 +22,7 @@ from memory.models import (
     Aspect,
     Brief,
     ChatSession,
+    Finishing,
     Production,
     Project,
     SpendEntry,
@@ -76,6 +77,30 @@ FORMAT_WORDS: dict[str, Aspect] = {
     "widescreen": "16:9",
     "square": "1:1",
 }
+
+
+STALE_BY_OPTION = {
+    "stabilise": "the master (the takes are stabilised once, then cached)",
+    "fps": "the master's frame rate and the exports",
+    "interpolation": "the master's frame rate and the exports",
+    "uhd": "the UHD files",
+    "voiceover": "the soundtrack (voice-over and ducked music) and the exports",
+    "subtitles": "the subtitles of the exports",
+    "posters": "the posters",
+}
+
+
+def describe_finishing(look: Finishing) -> str:
+    """The finishing options in words."""
+    parts = [
+        "stabilised" if look.stabilise else "not stabilised",
+        f"{look.fps} fps ({look.interpolation} interpolation)" if look.fps else "24 fps",
+        "UHD files too" if look.uhd else "no UHD",
+        f"voice-over: {look.voiceover!r}" if look.voiceover else "no voice-over",
+        f"subtitles: {look.subtitles}",
+        "posters" if look.posters else "no posters",
+    ]
+    return "Finishing: " + ", ".join(parts) + "."
 
 
 class StudioError(ValueError):
@@ -318,7 +343,9 @@ class Studio:
                     continue
                 if shot.id in old.picks and take_input_hash(shot, 0) == take_input_hash(before, 0):
                     kept[shot.id] = old.picks[shot.id]
-            production = production.model_copy(update={"grade": old.grade, "picks": kept})
+            production = production.model_copy(
+                update={"grade": old.grade, "finishing": old.finishing, "picks": kept}
+            )
         return production
 
     def plan(self) -> str:
@@ -520,18 +547,82 @@ class Studio:
         base = out_dir or self.out_dir or self.services.settings.data_dir / "projects" / project.id
         target = base / f"rev-{number}"
         step = self.reporter.step if self.reporter else None
+        notes: list[str] = []
         try:
             if step is None:
-                production = await assemble_and_export(project, production, self.services, target)
+                production = await assemble_and_export(
+                    project, production, self.services, target, notes=notes
+                )
             else:
                 production = await assemble_and_export(
-                    project, production, self.services, target, step
+                    project, production, self.services, target, step, notes=notes
                 )
         except ProductionError as exc:
             raise StudioError(str(exc)) from None
         revision = self.services.store.commit(project.id, production, note)
         files = "\n".join(f"- {p}" for p in production.exports)
-        return f"Exported revision {revision.number} ({note}):\n{files}"
+        said = "".join(f"\nNote: {n}" for n in notes)
+        return f"Exported revision {revision.number} ({note}):\n{files}{said}"
+
+    # -- finishing --------------------------------------------------------------------------
+
+    def set_finishing(self, **changes: Any) -> str:
+        """Change finishing options (None = leave as is); free, applied at the next export."""
+        project, production = self._require_project()
+        given = {k: v for k, v in changes.items() if v is not None}
+        unknown = sorted(set(given) - set(Finishing.model_fields))
+        if unknown:
+            raise StudioError(f"unknown finishing option(s): {', '.join(unknown)}")
+        if given.get("fps") in (0, 24):
+            given["fps"] = None  # "back to 24 fps": no interpolation
+        if given.get("voiceover") == "":
+            given["voiceover"] = None
+        old = production.finishing
+        try:
+            new = Finishing.model_validate({**old.model_dump(), **given})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"])
+            raise StudioError(f"finishing option {where}: {err['msg']}") from None
+        self.services.store.save_working(
+            project.id, production.model_copy(update={"finishing": new})
+        )
+        changed = [k for k in Finishing.model_fields if getattr(old, k) != getattr(new, k)]
+        lines = [describe_finishing(new)]
+        if not changed:
+            lines.append("Nothing changed.")
+            return "\n".join(lines)
+        stale = sorted({STALE_BY_OPTION[k] for k in changed})
+        lines.append(
+            f"Changed: {', '.join(changed)}. Stale: {'; '.join(stale)}. Free: no new renders; "
+            "the takes and every other cached step are reused. Export to apply it."
+        )
+        return "\n".join(lines)
+
+    def export_timeline(self, out: str | None = None) -> str:
+        """An OpenTimelineIO timeline of the picked takes, for re-cutting in an editor."""
+        from tools.post.otio_export import OTIOExportError, from_production, write
+
+        project, production = self._require_project()
+        latest = self.services.store.latest(project.id)
+        source = latest.production if latest is not None else production
+        try:
+            timeline = from_production(
+                source, self.services.store.take, title=project.title, project_id=project.id
+            )
+        except OTIOExportError as exc:
+            raise StudioError(str(exc)) from None
+        except KeyError as exc:
+            raise StudioError(f"take {exc.args[0]} is not in the store") from None
+        base = self.out_dir or self.services.settings.data_dir / "projects" / project.id
+        target = Path(out).expanduser() if out else base / f"{project.slug}.otio"
+        if target.suffix != ".otio":
+            raise StudioError(f"the timeline file must end in .otio, got {target.name!r}")
+        write(timeline, target)
+        return (
+            f"Wrote the timeline {target}: {len(source.shots())} clip(s) pointing at the source "
+            "takes; open it in DaVinci Resolve or Premiere (via OTIO) to re-cut."
+        )
 
     # -- revisions --------------------------------------------------------------------------
 
