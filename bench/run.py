@@ -151,7 +151,12 @@ def bench_exports() -> dict[str, object]:
 def _normalised_audio(log: Path) -> Path:
     """The audio file the logged export command used (the loudness-normalised mix)."""
     entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    export = entries[-1]
+    tags = ("-9x16.", "-16x9.", "-1x1.")
+    export = [
+        e
+        for e in entries
+        if e["argv"].count("-i") >= 2 and any(t in a for a in e["argv"] for t in tags)
+    ][-1]
     inputs = [export["argv"][i + 1] for i, a in enumerate(export["argv"]) if a == "-i"]
     return Path(re.sub(r"^file:", "", inputs[1]).replace(".part.", "."))
 
