@@ -214,6 +214,14 @@ class ProjectStore:
 
     # -- takes ------------------------------------------------------------------------------
 
+    def save_submitted(self, take: Take, spend: SpendEntry | None) -> None:
+        """A take's job id and its spend entry in one transaction: a crash can't leave a job
+        recorded without its charge (or a charge without its job)."""
+        with self.transaction():
+            self.save_take(take)
+            if spend is not None:
+                self.record_spend(spend)
+
     def save_take(self, take: Take) -> None:
         self._db.execute(
             "INSERT INTO takes VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "

@@ -71,3 +71,36 @@ def test_takes_and_spend_ledger(tmp_path: Path) -> None:
     store.record_spend(SpendEntry(project_id=project.id, kind="refund", amount_usd=0.5))
     assert store.total_spend(project.id) == pytest.approx(1.0)
     assert [e.kind for e in store.spend(project.id)] == ["estimate", "submit", "refund"]
+
+
+def test_a_submitted_take_and_its_charge_are_written_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash between writing the job id and writing its charge would leave money spent that
+    the ledger (and the budget cap) never saw: the two are one transaction."""
+    store = ProjectStore(tmp_path / "db.sqlite")
+    p = store.create_project("x", Production(brief=BRIEF)).id
+    take = Take(
+        id="t1",
+        project_id=p,
+        shot_id="1.1",
+        provider="kling",
+        seed=1,
+        input_hash="h",
+        job_id="job-1",
+        status=TakeStatus.SUBMITTED,
+        cost_usd=0.5,
+    )
+    entry = SpendEntry(project_id=p, kind="submit", amount_usd=0.5, job_id="job-1", take_id="t1")
+
+    def crash(_entry: SpendEntry) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "record_spend", crash)
+    with pytest.raises(KeyboardInterrupt):
+        store.save_submitted(take, entry)
+    assert store.takes(p) == [] and store.spend(p) == []
+    monkeypatch.undo()
+    store.save_submitted(take, entry)
+    assert [t.job_id for t in store.takes(p)] == ["job-1"]
+    assert store.total_spend(p) == 0.5

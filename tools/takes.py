@@ -298,18 +298,19 @@ def _submitted(
 ) -> None:
     """The job exists: write its id and its spend before anything else happens."""
     take.job_id, take.status, take.cost_usd, take.error = job_id, TakeStatus.SUBMITTED, price, None
-    run.store.save_take(take)
-    if price:
-        run.store.record_spend(
-            SpendEntry(
-                project_id=run.project_id,
-                kind="submit",
-                amount_usd=price,
-                provider=shot.provider,
-                job_id=job_id,
-                take_id=take.id,
-            )
+    spend = (
+        SpendEntry(
+            project_id=run.project_id,
+            kind="submit",
+            amount_usd=price,
+            provider=shot.provider,
+            job_id=job_id,
+            take_id=take.id,
         )
+        if price
+        else None
+    )
+    run.store.save_submitted(take, spend)
     if reserved:
         run.guard.commit(price)
     else:
