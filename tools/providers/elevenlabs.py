@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from tools.providers.base import ErrorKind
 from tools.providers.http import (
-    Api,
     Endpoint,
     Failure,
     Sleep,
+    connect,
     json_or_text,
     kind_for_status,
-    missing_key,
     retry_after,
 )
 from tools.providers.openai_media import _write
@@ -72,18 +71,16 @@ class ElevenLabs:
         timeout_s: float = 300.0,
         sleep: Sleep | None = None,
     ) -> None:
-        if settings.elevenlabs_api_key is None:
-            raise missing_key(ENDPOINT)
-        extra: dict[str, Any] = {"sleep": sleep} if sleep else {}
-        self.api = Api(
+        self.api = connect(
             ENDPOINT,
+            settings.elevenlabs_api_key,
             base_url=settings.elevenlabs_base_url,
             classify=classify,
-            headers={"xi-api-key": settings.elevenlabs_api_key.get_secret_value()},
+            auth=lambda key: {"xi-api-key": key},
             transport=transport,
             client=client,
             timeout_s=timeout_s,
-            **extra,
+            sleep=sleep,
         )
 
     async def _post(self, path: str, body: dict[str, Any], dest: Path, model: str) -> Path:

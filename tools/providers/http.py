@@ -27,6 +27,9 @@ from tools.providers.base import (
 
 if TYPE_CHECKING:
     import httpx
+    from pydantic import SecretStr
+
+    from tools.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -344,6 +347,38 @@ class Api:
     async def aclose(self) -> None:
         if self._owns_client:
             await self.client.aclose()
+
+
+def connect(
+    ep: Endpoint,
+    secret: SecretStr | None,
+    *,
+    base_url: str,
+    classify: Classifier,
+    auth: Callable[[str], dict[str, str]] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    client: httpx.AsyncClient | None = None,
+    timeout_s: float = 60.0,
+    sleep: Sleep | None = None,
+) -> Api:
+    """An adapter's `Api`: the key checked (missing: the error naming its variable) and turned
+    into the provider's auth headers by `auth`."""
+    if secret is None:
+        raise missing_key(ep)
+    return Api(
+        ep,
+        base_url=base_url,
+        classify=classify,
+        headers=auth(secret.get_secret_value()) if auth else None,
+        transport=transport,
+        client=client,
+        timeout_s=timeout_s,
+        sleep=sleep or asyncio.sleep,
+    )
+
+
+def download_limit(settings: Settings) -> int:
+    return int(settings.download_max_mb * 1024 * 1024)
 
 
 class _RetryableStatus(Exception):

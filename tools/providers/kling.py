@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from tools.providers.base import ErrorKind, GenerationRequest, JobStatus, ProviderError
 from tools.providers.http import (
-    Api,
     Endpoint,
     Failure,
     HttpVideoProvider,
     Sleep,
+    connect,
+    download_limit,
     json_or_text,
     kind_for_status,
     looks_like_moderation,
@@ -114,17 +115,17 @@ class KlingProvider(HttpVideoProvider):
         self._access = settings.kling_access_key.get_secret_value()
         self._secret = settings.kling_secret_key.get_secret_value()
         self._token: tuple[str, float] | None = None
-        extra: dict[str, Any] = {"sleep": sleep} if sleep else {}
-        self.api = Api(
+        self.api = connect(
             ENDPOINT,
+            settings.kling_secret_key,  # the JWT signed from both keys is added per request
             base_url=settings.kling_base_url,
             classify=classify,
             transport=transport,
             client=client,
             timeout_s=timeout_s,
-            **extra,
+            sleep=sleep,
         )
-        self.max_bytes = int(settings.download_max_mb * 1024 * 1024)
+        self.max_bytes = download_limit(settings)
 
     def token(self, now: float | None = None) -> str:
         """A JWT valid for 30 minutes, reused until 5 minutes before it expires."""

@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from tools.providers.base import GenerationRequest, JobStatus, ProviderError
 from tools.providers.http import (
-    Api,
     Endpoint,
     Failure,
     HttpVideoProvider,
     Sleep,
+    connect,
+    download_limit,
     json_or_text,
     kind_for_status,
     looks_like_moderation,
-    missing_key,
     retry_after,
 )
 from tools.settings import Settings
@@ -71,21 +71,19 @@ class LumaProvider(HttpVideoProvider):
         sleep: Sleep | None = None,
         image_url: ImageURL | None = None,
     ) -> None:
-        if settings.lumaai_api_key is None:
-            raise missing_key(ENDPOINT)
-        extra: dict[str, Any] = {"sleep": sleep} if sleep else {}
-        self.api = Api(
+        self.api = connect(
             ENDPOINT,
+            settings.lumaai_api_key,
             base_url=settings.luma_base_url,
             classify=classify,
-            headers={"Authorization": f"Bearer {settings.lumaai_api_key.get_secret_value()}"},
+            auth=lambda key: {"Authorization": f"Bearer {key}"},
             transport=transport,
             client=client,
             timeout_s=timeout_s,
-            **extra,
+            sleep=sleep,
         )
         self.image_url = image_url
-        self.max_bytes = int(settings.download_max_mb * 1024 * 1024)
+        self.max_bytes = download_limit(settings)
 
     async def payload(self, request: GenerationRequest) -> dict[str, Any]:
         profile = self.profile(request.model)

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from tools.providers.base import ProviderError
 from tools.providers.http import (
-    Api,
     Endpoint,
     Failure,
     Sleep,
+    connect,
     json_or_text,
     kind_for_status,
-    missing_key,
     retry_after,
 )
 from tools.settings import Settings
@@ -60,18 +59,16 @@ class OpenAIMedia:
         timeout_s: float = 120.0,
         sleep: Sleep | None = None,
     ) -> None:
-        if settings.openai_api_key is None:
-            raise missing_key(ENDPOINT)
-        extra: dict[str, Any] = {"sleep": sleep} if sleep else {}
-        self.api = Api(
+        self.api = connect(
             ENDPOINT,
+            settings.openai_api_key,
             base_url=settings.openai_base_url,
             classify=classify,
-            headers={"Authorization": f"Bearer {settings.openai_api_key.get_secret_value()}"},
+            auth=lambda key: {"Authorization": f"Bearer {key}"},
             transport=transport,
             client=client,
             timeout_s=timeout_s,
-            **extra,
+            sleep=sleep,
         )
 
     async def speak(

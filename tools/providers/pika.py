@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 from tools.providers.base import GenerationRequest, JobStatus, ProviderError
 from tools.providers.http import (
-    Api,
     Endpoint,
     Failure,
     HttpVideoProvider,
     Sleep,
+    connect,
     data_uri,
+    download_limit,
     json_or_text,
     kind_for_status,
     looks_like_moderation,
-    missing_key,
     retry_after,
 )
 from tools.settings import Settings
@@ -76,20 +76,18 @@ class PikaProvider(HttpVideoProvider):
         timeout_s: float = 60.0,
         sleep: Sleep | None = None,
     ) -> None:
-        if settings.fal_key is None:
-            raise missing_key(ENDPOINT)
-        extra: dict[str, Any] = {"sleep": sleep} if sleep else {}
-        self.api = Api(
+        self.api = connect(
             ENDPOINT,
+            settings.fal_key,
             base_url=settings.fal_base_url,
             classify=classify,
-            headers={"Authorization": f"Key {settings.fal_key.get_secret_value()}"},
+            auth=lambda key: {"Authorization": f"Key {key}"},
             transport=transport,
             client=client,
             timeout_s=timeout_s,
-            **extra,
+            sleep=sleep,
         )
-        self.max_bytes = int(settings.download_max_mb * 1024 * 1024)
+        self.max_bytes = download_limit(settings)
         self._urls: dict[str, tuple[str, str]] = {}  # job id -> (status_url, response_url)
 
     def payload(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:

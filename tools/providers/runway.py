@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from tools.providers.base import GenerationRequest, JobStatus, ProviderError
 from tools.providers.http import (
-    Api,
     Endpoint,
     Failure,
     HttpVideoProvider,
     Sleep,
+    connect,
     data_uri,
+    download_limit,
     json_or_text,
     kind_for_status,
     looks_like_moderation,
-    missing_key,
     retry_after,
 )
 from tools.settings import Settings
@@ -79,23 +79,18 @@ class RunwayProvider(HttpVideoProvider):
         timeout_s: float = 60.0,
         sleep: Sleep | None = None,
     ) -> None:
-        if settings.runwayml_api_secret is None:
-            raise missing_key(ENDPOINT)
-        extra: dict[str, Any] = {"sleep": sleep} if sleep else {}
-        self.api = Api(
+        self.api = connect(
             ENDPOINT,
+            settings.runwayml_api_secret,
             base_url=settings.runway_base_url,
             classify=classify,
-            headers={
-                "Authorization": f"Bearer {settings.runwayml_api_secret.get_secret_value()}",
-                "X-Runway-Version": API_VERSION,
-            },
+            auth=lambda key: {"Authorization": f"Bearer {key}", "X-Runway-Version": API_VERSION},
             transport=transport,
             client=client,
             timeout_s=timeout_s,
-            **extra,
+            sleep=sleep,
         )
-        self.max_bytes = int(settings.download_max_mb * 1024 * 1024)
+        self.max_bytes = download_limit(settings)
 
     def payload(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
         """The endpoint and JSON body for `request` (pure, for tests and dry runs)."""

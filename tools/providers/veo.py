@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from tools.providers.base import ErrorKind, GenerationRequest, JobStatus, ProviderError
 from tools.providers.http import (
-    Api,
     Endpoint,
     Failure,
     HttpVideoProvider,
     Sleep,
+    connect,
+    download_limit,
     json_or_text,
     kind_for_status,
     looks_like_moderation,
-    missing_key,
     retry_after,
 )
 from tools.settings import Settings
@@ -92,20 +92,18 @@ class VeoProvider(HttpVideoProvider):
         timeout_s: float = 60.0,
         sleep: Sleep | None = None,
     ) -> None:
-        if settings.gemini_api_key is None:
-            raise missing_key(ENDPOINT)
-        extra: dict[str, Any] = {"sleep": sleep} if sleep else {}
-        self.api = Api(
+        self.api = connect(
             ENDPOINT,
+            settings.gemini_api_key,
             base_url=settings.veo_base_url,
             classify=classify,
-            headers={"x-goog-api-key": settings.gemini_api_key.get_secret_value()},
+            auth=lambda key: {"x-goog-api-key": key},
             transport=transport,
             client=client,
             timeout_s=timeout_s,
-            **extra,
+            sleep=sleep,
         )
-        self.max_bytes = int(settings.download_max_mb * 1024 * 1024)
+        self.max_bytes = download_limit(settings)
 
     def payload(self, request: GenerationRequest) -> dict[str, Any]:
         profile = self.profile(request.model)
