@@ -145,15 +145,15 @@ class OfflineDirector(BaseChatModel):
         state: dict[str, Any] = {"phase": phase, "asked": asked}
         last = messages[-1] if messages else HumanMessage("")
         if isinstance(last, ToolMessage):
-            return self._after_tool(last, state)
+            return self._after_tool(last)
         return self._after_person(str(last.content), state)
 
     @staticmethod
-    def _say(text: str, phase: str, asked: str | None = None) -> AIMessage:
+    def _say(text: str) -> AIMessage:
         return AIMessage(text)
 
     @staticmethod
-    def _call(name: str, args: dict[str, Any], phase: str, asked: str | None = None) -> AIMessage:
+    def _call(name: str, args: dict[str, Any]) -> AIMessage:
         return AIMessage(
             "", tool_calls=[{"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}"}]
         )
@@ -161,110 +161,94 @@ class OfflineDirector(BaseChatModel):
     def _after_person(self, text: str, state: dict[str, Any]) -> AIMessage:
         phase, asked = state["phase"], state["asked"]
         if not text.strip():
-            return self._say("Tell me about the video you want to make.", phase, asked)
+            return self._say("Tell me about the video you want to make.")
         if STATUS.search(text):
-            return self._call("show_status", {}, phase, asked)
+            return self._call("show_status", {})
         if asked == "option":
             if OPTION_A.search(text):
-                return self._call("apply_revision", {"option": "regrade"}, "revising")
+                return self._call("apply_revision", {"option": "regrade"})
             if OPTION_B.search(text):
-                return self._call("apply_revision", {"option": "rerender"}, "revising")
+                return self._call("apply_revision", {"option": "rerender"})
         if m := PROVIDER.search(text):
             provider = (m.group(1) or m.group(4)).lower()
             target = m.group(2) or m.group(3)
-            return self._call("set_provider", {"shot": target, "provider": provider}, "planned")
+            return self._call("set_provider", {"shot": target, "provider": provider})
         if phase in ("rendered", "exported", "revising") and (m := PICK.search(text)):
             take = int(m.group(1) or m.group(4))
             shot = m.group(2) or m.group(3)
             shot = shot if "." in shot else f"{shot}.1"
-            return self._call("pick_take", {"shot": shot, "take": take}, "rendered")
+            return self._call("pick_take", {"shot": shot, "take": take})
         if phase in ("rendered", "exported", "revising") and EXPORT.search(text):
-            return self._call("export_video", {}, phase)
+            return self._call("export_video", {})
         if phase in ("exported", "revising") and REVISION.search(text):
-            return self._call("revise_video", {"request": text.strip()}, "revising")
+            return self._call("revise_video", {"request": text.strip()})
         if phase == "planned" and asked == "go":
             if GO.search(text):
-                return self._call("generate_takes", {}, "planned")
+                return self._call("generate_takes", {})
             if NO.search(text):
                 return self._say(
-                    "No problem, nothing was rendered. Change a scene, a provider or the brief, "
-                    "or say 'go' when you are ready.",
-                    phase,
-                    "go",
+                    "No problem, nothing was rendered. Change a scene, a provider or the brief "
+                    f"first if you like. {RENDER_ASK} Say 'go' when you are ready."
                 )
         if phase == "rendered" and GO.search(text):
-            return self._call("export_video", {}, phase)
+            return self._call("export_video", {})
         fields = extract(text, asked if asked in FIELDS else None)
         if asked in DEFAULTS and asked not in fields and wants_default(text):
             fields[asked] = DEFAULTS[asked]
         if fields:
-            return self._call(
-                "update_brief", fields, "interview" if phase == "interview" else phase
-            )
+            return self._call("update_brief", fields)
         if phase in ("planned", "rendered", "exported") and REVISION.search(text):
-            return self._call("revise_video", {"request": text.strip()}, "revising")
+            return self._call("revise_video", {"request": text.strip()})
         if asked in QUESTIONS:
-            return self._say(f"Sorry, I didn't catch that. {QUESTIONS[asked]}", phase, asked)
+            return self._say(f"Sorry, I didn't catch that. {QUESTIONS[asked]}")
         return self._say(
             "I can help you plan and make a video. Tell me the story, the mood, the style, the "
             "length, the format and who it is for. (What I understand offline is listed in the "
-            "README; a real language model understands more.)",
-            phase,
-            asked,
+            "README; a real language model understands more.)"
         )
 
-    def _after_tool(self, result: ToolMessage, state: dict[str, Any]) -> AIMessage:
+    def _after_tool(self, result: ToolMessage) -> AIMessage:
         name = result.name or ""
         text = str(result.content)
-        phase = state["phase"]
         failed = text.startswith("error:") or result.status == "error"
         if name in ("update_brief", "show_brief"):
             if failed:
-                return self._say(f"{text}\nCould you say that another way?", phase, state["asked"])
+                return self._say(f"{text}\nCould you say that another way?")
             missing = MISSING.search(text)
             if missing:
                 field = missing.group(1).split(",")[0].strip()
-                return self._say(QUESTIONS.get(field, f"What about the {field}?"), phase, field)
-            if phase == "interview":
-                return self._call("plan_production", {}, "interview")
-            return self._call("plan_production", {}, phase)
+                return self._say(QUESTIONS.get(field, f"What about the {field}?"))
+            return self._call("plan_production", {})
         if name in ("plan_production", "set_scenes", "edit_scene", "set_provider"):
             if failed:
-                return self._say(text, phase, state["asked"])
+                return self._say(text)
             return self._say(
-                f"{text}\n{RENDER_ASK} Say 'go', or change a scene or a provider first.",
-                "planned",
-                "go",
+                f"{text}\n{RENDER_ASK} Say 'go', or change a scene or a provider first."
             )
         if name == "generate_takes":
             if failed:
                 return self._say(
                     f"{text}\nNothing more was rendered. {RENDER_ASK} Say 'go' to try again, or "
-                    "ask for fewer takes or another provider (the animatic is free).",
-                    "planned",
-                    "go",
+                    "ask for fewer takes or another provider (the animatic is free)."
                 )
-            return self._call("export_video", {}, "rendered")
+            return self._call("export_video", {})
         if name == "export_video":
             if failed:
-                return self._say(text, phase, None)
+                return self._say(text)
             return self._say(
-                f"{text}\nWant changes? Try 'make it moodier', 'warmer', 'faster' or 'vertical'.",
-                "exported",
+                f"{text}\nWant changes? Try 'make it moodier', 'warmer', 'faster' or 'vertical'."
             )
         if name == "revise_video":
             if failed:
-                return self._say(text, phase, None)
+                return self._say(text)
             return self._say(
-                f"{text.replace('Ask which option to apply.', '').strip()}\n{OPTION_ASK}",
-                "revising",
-                "option",
+                f"{text.replace('Ask which option to apply.', '').strip()}\n{OPTION_ASK}"
             )
         if name == "apply_revision":
             if failed:
-                return self._say(text, phase, "option")
-            return self._say(f"{text}\nAnything else to change?", "exported")
-        return self._say(text, phase, state["asked"])
+                return self._say(text)
+            return self._say(f"{text}\nAnything else to change?")
+        return self._say(text)
 
 
 def summarize(messages: list[BaseMessage]) -> str:

@@ -97,3 +97,21 @@ def test_common_revision_phrases(text: str, check) -> None:  # type: ignore[no-u
 def test_unknown_revision_names_what_is_understood() -> None:
     with pytest.raises(RevisionNotUnderstood, match="moodier, darker"):
         _change("add a dragon")
+
+
+def test_the_director_keeps_asking_to_render_after_a_no() -> None:
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+    from agent.director import OfflineDirector
+
+    director = OfflineDirector()
+    history = [
+        AIMessage("", tool_calls=[{"name": "plan_production", "args": {}, "id": "c1"}]),
+        ToolMessage("Plan for ...", tool_call_id="c1", name="plan_production"),
+        AIMessage("Plan for ...\nShall I render it? Say 'go'."),
+        HumanMessage("not yet"),
+    ]
+    wait = director.respond(history)
+    assert not wait.tool_calls
+    go = director.respond([*history, wait, HumanMessage("go")])
+    assert [c["name"] for c in go.tool_calls] == ["generate_takes"]
