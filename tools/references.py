@@ -499,11 +499,16 @@ def reference_images(
     return paths[: profile.max_reference_images]
 
 
+def has_reference_store(settings: Settings) -> bool:
+    """A Chroma server is configured, or references were added to the embedded store."""
+    return settings.chroma_url is not None or (settings.data_dir / "chroma").exists()
+
+
 def with_references(production: Production, settings: Settings, project: str | None) -> Production:
     """`attach_references` when there is a reference store to read (a Chroma server, or an
     embedded store that references were added to); otherwise the production as it is, without
     starting Chroma or loading the embedding model."""
-    if settings.chroma_url is None and not (settings.data_dir / "chroma").exists():
+    if not has_reference_store(settings):
         return production
     from memory.refstore import RefStore
 

@@ -38,7 +38,7 @@ from tools.production import (
     render_takes,
 )
 from tools.providers.registry import UnknownProvider, check_provider_id
-from tools.references import score_consistency, with_references
+from tools.references import has_reference_store, score_consistency, with_references
 from tools.revisions import Change, RevisionNotUnderstood, parse_change
 from tools.spend import budget_problem
 from tools.takes import take_input_hash
@@ -806,7 +806,7 @@ class Studio:
 
     def find_references(self, text: str) -> str:
         settings = self.services.settings
-        if settings.chroma_url is None and not (settings.data_dir / "chroma").exists():
+        if not has_reference_store(settings):
             return "There are no references yet."
         from memory.refstore import RefStore
 

@@ -8,7 +8,6 @@ line, writes replies to stdout and progress to stderr, and reads approval answer
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import sys
 from collections.abc import Callable
@@ -105,7 +104,9 @@ async def _converse(
             else:
                 turn = await runtime.send(thread_id, text)
         except Exception as exc:  # the model or a bug: say so in one line, keep the conversation
-            if os.environ.get("REELFORGE_DEBUG", "") not in ("", "0"):
+            from agent.cli.main import _debug
+
+            if _debug():
                 raise
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             sys.stderr.write(f"error: this turn failed ({type(exc).__name__}: {first[:300]})\n")
