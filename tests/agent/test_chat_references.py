@@ -115,7 +115,7 @@ def test_reference_images_reach_the_provider(tmp_path: Path) -> None:
     from pydantic import SecretStr
 
     from memory.store import ProjectStore
-    from tests.agent.test_approvals import FakePaidProvider
+    from tests.fakes.providers import FakePaidProvider
     from tools.providers.registry import Registry
 
     settings = Settings(data_dir=tmp_path / "data", runwayml_api_secret=SecretStr("k"))

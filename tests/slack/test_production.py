@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from agent.slack import blocks
 from memory.store import ProjectStore
-from tests.agent.test_approvals import FakePaidProvider
+from tests.fakes.providers import FakePaidProvider
 from tests.slack.conftest import CHANNEL, TEAM, Bot
 from tools.production import Services
 from tools.providers.registry import Registry, default_profile
