@@ -15,6 +15,7 @@ from langchain.tools import ToolRuntime, tool
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
+from memory.models import Transition
 from memory.store import ProjectNotFound
 from tools.providers.base import ProviderError
 from tools.providers.registry import UnknownProvider
@@ -52,6 +53,9 @@ class SceneInput(BaseModel):
     duration: float | None = Field(default=None, description="Seconds; omit to share the rest.")
     dialogue: str | None = Field(default=None, description="Spoken words, if any.")
     camera: str | None = Field(default=None, description="Camera move, e.g. 'slow push-in'.")
+    transition: Transition | None = Field(
+        default=None, description="Into this scene: cut (default), dissolve, or fade via black."
+    )
 
 
 @tool
@@ -128,6 +132,7 @@ def edit_scene(
     duration: float | None = None,
     dialogue: str | None = None,
     camera: str | None = None,
+    transition: Transition | None = None,
 ) -> str:
     """Change one scene (1-based index), then re-plan. Only the given fields change.
 
@@ -137,9 +142,11 @@ def edit_scene(
         duration: New length in seconds.
         dialogue: New spoken words.
         camera: New camera move.
+        transition: How the film goes into this scene: cut, dissolve or fade (via black).
     """
     changes = {"description": description, "duration": duration, "dialogue": dialogue}
     changes["camera"] = camera
+    changes["transition"] = transition
     return _safe(lambda: runtime.context.studio.edit_scene(index, **changes))
 
 
@@ -197,7 +204,8 @@ def finish_options(
     posters: bool | None = None,
 ) -> str:
     """Set how the cut is finished: stabilisation, frame rate, UHD, voice-over, subtitles,
-    posters. Free (no new renders); applied by the next export_video. Leave out what the person
+    posters. Free (no new renders), except a voice-over spoken by a paid voice, which is priced
+    here and approved at export; applied by the next export_video. Leave out what the person
     did not ask to change. Returns the options and what goes stale.
 
     Args:
@@ -316,7 +324,7 @@ ALL_TOOLS: list[BaseTool] = [
 ]
 
 # Tools that can spend money, and how to price a call of each before it runs.
-PAID_TOOLS = ("generate_takes", "apply_revision")
+PAID_TOOLS = ("generate_takes", "apply_revision", "export_video")
 
 
 def price_of(studio: Studio, name: str, args: dict[str, object]) -> float:
@@ -329,6 +337,8 @@ def price_of(studio: Studio, name: str, args: dict[str, object]) -> float:
             ).cost_usd
         if name == "apply_revision":
             return studio.quote_revision(str(args.get("option"))).cost_usd
+        if name == "export_video":
+            return studio.quote_export().cost_usd
     except ACTIONABLE:
         return 0.0
     return 0.0

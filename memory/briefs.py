@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from memory.models import ASPECTS, Brief, SceneSpec
+from memory.models import ASPECTS, Brief, Finishing, SceneSpec
 
 MAX_BRIEF_BYTES = 256 * 1024
 
@@ -29,12 +29,19 @@ def _explain(exc: ValidationError) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         key = str(err["loc"][-1])
-        known = list(SceneSpec.model_fields if "scenes" in err["loc"] else Brief.model_fields)
+        fields = {"scenes": SceneSpec.model_fields, "finishing": Finishing.model_fields}
+        known = list(fields.get(str(err["loc"][0]), Brief.model_fields))
         return f"unknown key {loc!r}{_suggest(key, known)}"
     if kind == "missing":
         return f"missing key {loc!r}"
     if kind == "literal_error" and "formats" in err["loc"]:
         return f"unknown format {err['input']!r} in 'formats'; use any of {', '.join(ASPECTS)}"
+    if err["loc"] == ("finishing",) and kind in ("model_type", "dict_type"):
+        options = ", ".join(Finishing.model_fields)
+        return f"'finishing' is a mapping of options ({options}), got {err.get('input')!r}"
+    if kind == "literal_error" and isinstance(err.get("input"), bool):
+        # YAML reads an unquoted yes/no/on/off as true/false
+        return f"{loc}: {err['msg']} (got {err['input']!r}: YAML reads yes/no/on/off as true/false)"
     msg = err["msg"]
     if loc:
         return f"{loc}: {msg} (got {err.get('input')!r})" if "input" in err else f"{loc}: {msg}"

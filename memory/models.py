@@ -49,6 +49,10 @@ class Strict(BaseModel):
 # --------------------------------------------------------------------------- brief
 
 
+Transition = Literal["cut", "dissolve", "fade"]
+"""How a scene begins: a hard cut, a dissolve from the previous scene, or a fade through black."""
+
+
 class SceneSpec(Strict):
     """A scene as a person writes it in a brief."""
 
@@ -57,6 +61,10 @@ class SceneSpec(Strict):
     dialogue: str | None = Field(default=None, max_length=2000)
     camera: str | None = Field(default=None, max_length=200)
     provider: str | None = Field(default=None, description="Override the routed provider.")
+    transition: Transition = Field(
+        default="cut",
+        description="Into this scene from the previous one: cut, dissolve, or fade (via black).",
+    )
 
     @field_validator("description")
     @classmethod
@@ -73,6 +81,31 @@ class SceneSpec(Strict):
         return v
 
 
+class Finishing(Strict):
+    """Finishing steps applied at assembly and export: free to change, no new renders.
+
+    The defaults leave the cut as it is; each step's output is cached by a hash of its inputs."""
+
+    stabilise: bool = Field(default=False, description="Stabilise each picked take first.")
+    fps: Literal[48, 50, 60] | None = Field(
+        default=None, description="Interpolate the master to this frame rate; None keeps 24."
+    )
+    interpolation: Literal["fast", "best"] = Field(
+        default="fast", description="fast: frame blending; best: motion-compensated (slow)."
+    )
+    uhd: bool = Field(default=False, description="Also write a UHD (3840-class) file per format.")
+    voiceover: str | None = Field(
+        default=None, max_length=5000, description="Narration text spoken over the cut."
+    )
+    subtitles: Literal["none", "burned", "sidecar"] = "none"
+    posters: bool = Field(default=False, description="A JPEG poster next to each export.")
+
+    @field_validator("voiceover")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        return " ".join(v.split()) or None if v is not None else None
+
+
 class Brief(Strict):
     """What the video is: the interview's result or a YAML brief file."""
 
@@ -86,6 +119,9 @@ class Brief(Strict):
     platform: str | None = Field(default=None, max_length=100)
     music: Path | None = None
     scenes: list[SceneSpec] | None = Field(default=None, max_length=MAX_SCENES)
+    finishing: Finishing | None = Field(
+        default=None, description="Finishing options to start the production with."
+    )
 
     @field_validator("formats")
     @classmethod
@@ -143,6 +179,8 @@ class Shot(Strict):
     prompt: str = ""
     reframe: Literal["crop", "pad"] = "crop"
     subject_x: float = Field(default=0.5, ge=0, le=1)
+    transition: Transition = "cut"
+    """Into this shot from the one before; only a scene's first shot (not the film's) has one."""
 
 
 class Scene(Strict):
@@ -162,31 +200,6 @@ class Grade(Strict):
     saturation: float = Field(default=1.0, ge=0, le=3)
     temperature: float = Field(default=0.0, ge=-1, le=1, description="-1 cool .. +1 warm")
     lut: str | None = Field(default=None, description="A look LUT by name, e.g. moody, warm.")
-
-
-class Finishing(Strict):
-    """Finishing steps applied at assembly and export: free to change, no new renders.
-
-    The defaults leave the cut as it is; each step's output is cached by a hash of its inputs."""
-
-    stabilise: bool = Field(default=False, description="Stabilise each picked take first.")
-    fps: Literal[48, 50, 60] | None = Field(
-        default=None, description="Interpolate the master to this frame rate; None keeps 24."
-    )
-    interpolation: Literal["fast", "best"] = Field(
-        default="fast", description="fast: frame blending; best: motion-compensated (slow)."
-    )
-    uhd: bool = Field(default=False, description="Also write a UHD (3840-class) file per format.")
-    voiceover: str | None = Field(
-        default=None, max_length=5000, description="Narration text spoken over the cut."
-    )
-    subtitles: Literal["none", "burned", "sidecar"] = "none"
-    posters: bool = Field(default=False, description="A JPEG poster next to each export.")
-
-    @field_validator("voiceover")
-    @classmethod
-    def _blank_is_none(cls, v: str | None) -> str | None:
-        return " ".join(v.split()) or None if v is not None else None
 
 
 # --------------------------------------------------------------------------- takes and spend

@@ -149,9 +149,36 @@ def test_identical_inputs_reuse_intermediates(
             seed=11,
         )
     )
-    assert again.reused == ("master", "audio", "loudness")
+    assert again.reused == ("master", "audio", "loudness", "export")
     assert (again.master, again.audio) == (result.master, result.audio)
     assert again.loudness == result.loudness
+    assert (root / "again.mp4").read_bytes() == result.exports["16:9"].read_bytes()
+
+
+def test_a_regrade_reencodes_only_the_exports(
+    finished: tuple[FinishResult, dict[str, float], Path], clip_specs: list[b.ClipSpec]
+) -> None:
+    result, _, root = finished
+    master_made = result.master.stat().st_mtime_ns
+    darker = GRADE.model_copy(update={"brightness": GRADE.brightness - 0.2})
+    seen: list[str] = []
+    again = asyncio.run(
+        finish(
+            clip_specs,
+            SEGMENTS,
+            work_dir=root / "work",
+            exports={"16:9": root / "darker.mp4"},
+            master_aspect="16:9",
+            grade=darker,
+            mood="dark and tense",
+            music=None,
+            seed=11,
+            on_progress=lambda step, fraction: seen.append(step),
+        )
+    )
+    assert again.reused == ("master", "audio", "loudness")
+    assert again.master == result.master and result.master.stat().st_mtime_ns == master_made
+    assert mean_luma(root / "darker.mp4") < mean_luma(result.exports["16:9"]) - 10
 
 
 def test_finish_with_peaky_short_music(clip_specs: list[b.ClipSpec], tmp_path: Path) -> None:
@@ -177,10 +204,15 @@ def test_finish_with_peaky_short_music(clip_specs: list[b.ClipSpec], tmp_path: P
 
 
 def test_darker_grade_lowers_luma(clip_specs: list[b.ClipSpec], tmp_path: Path) -> None:
+    master = tmp_path / "master.mp4"
+    run(b.assemble_master(clip_specs[:1], master, width=320, height=180))
+    audio = tmp_path / "a.wav"
+    run(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "1", str(audio)])
     lumas = {}
     for name, grade in (("neutral", Grade()), ("dark", Grade(brightness=-0.2))):
         out = tmp_path / f"{name}.mp4"
-        run(b.assemble_master(clip_specs[:1], out, width=320, height=180, grade=grade))
+        spec = b.ExportSpec("16:9", out)
+        run(b.export_formats(master, audio, [spec], segments=[], master_aspect="16:9", grade=grade))
         lumas[name] = mean_luma(out)
     assert lumas["dark"] < lumas["neutral"] - 20
 

@@ -221,12 +221,57 @@ def test_export_rejects_unknown_aspects_and_duplicate_paths() -> None:
 
 
 def test_export_without_edit_lists_uses_negative_cts() -> None:
-    args = b.export_formats(
-        MASTER, AUDIO, ALL[:1], segments=[], master_aspect="16:9", edit_lists=False
-    )
+    spec = b.ExportSpec("9:16", Path("/out/v.mp4"), b.Delivery("youtube", edit_lists=False))
+    args = b.export_formats(MASTER, AUDIO, [spec], segments=[], master_aspect="16:9")
     group = output_groups(args)[0]
     assert option(group, "-use_editlist") == "0"
     assert option(group, "-movflags") == "+faststart+negative_cts_offsets"
+
+
+def test_grade_runs_once_before_the_split() -> None:
+    grade = Grade(name="moodier", brightness=-0.1, lut="moody")
+    args = b.export_formats(MASTER, AUDIO, ALL, segments=[], master_aspect="16:9", grade=grade)
+    graph = statements(args)
+    assert graph[0].startswith("[0:v:0]eq=brightness=-0.1,lut3d=file=")
+    assert graph[0].endswith("[graded]")
+    assert graph[1] == "[graded]split=3[m0][m1][m2]"
+    assert graph_of(args).count("lut3d") == 1
+
+
+def test_neutral_grade_adds_nothing_to_the_export() -> None:
+    plain = b.export_formats(MASTER, AUDIO, ALL, segments=[], master_aspect="16:9")
+    neutral = b.export_formats(MASTER, AUDIO, ALL, segments=[], master_aspect="16:9", grade=Grade())
+    assert plain == neutral
+    assert statements(plain)[0] == "[0:v:0]split=3[m0][m1][m2]"
+
+
+def test_overlays_go_on_their_own_format_only() -> None:
+    args = b.export_formats(
+        MASTER,
+        AUDIO,
+        ALL,
+        segments=[],
+        master_aspect="16:9",
+        overlays={"1:1": "drawtext=text=Hi"},
+    )
+    graph = statements(args)
+    assert "[f2]drawtext=text=Hi[v2]" in graph
+    assert graph_of(args).count("drawtext") == 1
+    assert [option(g, "-map") for g in output_groups(args)] == ["[v0]", "[v1]", "[v2]"]
+
+
+def test_delivery_sets_bitrate_gop_and_audio_per_file() -> None:
+    youtube = b.Delivery("youtube", maxrate="16M", audio_bitrate="384k", gop_s=0.5)
+    specs = [b.ExportSpec("16:9", Path("/out/h.mp4"), youtube), ALL[2]]
+    groups = output_groups(
+        b.export_formats(MASTER, AUDIO, specs, segments=[], master_aspect="16:9", fps=30)
+    )
+    assert (option(groups[0], "-maxrate"), option(groups[0], "-bufsize")) == ("16M", "32M")
+    assert (option(groups[0], "-g"), option(groups[0], "-b:a")) == ("15", "384k")
+    assert (option(groups[1], "-maxrate"), option(groups[1], "-g")) == ("12M", "60")
+    assert option(groups[1], "-b:a") == "192k"
+    with pytest.raises(ValueError, match="bitrate"):
+        b.Delivery(maxrate="fast")
 
 
 # --------------------------------------------------------------------------- hostile paths
@@ -240,7 +285,7 @@ HOSTILE = [
 
 def test_hostile_paths_are_single_arguments_outside_the_graph() -> None:
     clips = [b.ClipSpec(p, 1.0) for p in HOSTILE]
-    master_args = b.assemble_master(clips, HOSTILE[0], width=640, height=360, grade=Grade())
+    master_args = b.assemble_master(clips, HOSTILE[0], width=640, height=360)
     export_args = b.export_formats(
         HOSTILE[1],
         HOSTILE[2],
@@ -270,7 +315,7 @@ def test_hostile_paths_are_single_arguments_outside_the_graph() -> None:
 
 def test_master_trims_each_clip_to_exact_frames_and_concats() -> None:
     clips = [b.ClipSpec(Path("a.mp4"), 1.0), b.ClipSpec(Path("b.mp4"), 0.5)]
-    args = b.assemble_master(clips, Path("m.mp4"), width=1280, height=720, grade=Grade())
+    args = b.assemble_master(clips, Path("m.mp4"), width=1280, height=720)
     graph = graph_of(args)
     assert "trim=end_frame=24," in graph
     assert "trim=end_frame=12," in graph
@@ -284,10 +329,8 @@ def test_master_trims_each_clip_to_exact_frames_and_concats() -> None:
     assert option(args, "-crf") == "16" and option(args, "-pix_fmt") == "yuv420p"
 
 
-def test_neutral_grade_adds_no_filters() -> None:
-    args = b.assemble_master(
-        [b.ClipSpec(Path("a.mp4"), 1)], Path("m.mp4"), width=640, height=360, grade=Grade()
-    )
+def test_master_is_ungraded_and_one_clip_needs_no_concat() -> None:
+    args = b.assemble_master([b.ClipSpec(Path("a.mp4"), 1)], Path("m.mp4"), width=640, height=360)
     graph = graph_of(args)
     assert "eq=" not in graph and "colortemperature" not in graph and "concat" not in graph
 
@@ -305,11 +348,9 @@ def test_grade_maps_to_eq_and_colortemperature() -> None:
 
 def test_master_rejects_odd_sizes_and_empty_lists() -> None:
     with pytest.raises(ValueError):
-        b.assemble_master([], Path("m.mp4"), width=640, height=360, grade=Grade())
+        b.assemble_master([], Path("m.mp4"), width=640, height=360)
     with pytest.raises(ValueError):
-        b.assemble_master(
-            [b.ClipSpec(Path("a.mp4"), 1)], Path("m.mp4"), width=641, height=360, grade=Grade()
-        )
+        b.assemble_master([b.ClipSpec(Path("a.mp4"), 1)], Path("m.mp4"), width=641, height=360)
     with pytest.raises(ValueError):
         b.ClipSpec(Path("a.mp4"), 0)
 

@@ -133,6 +133,8 @@ def plan_scenes(
                 model=chosen.model,
                 override=override,
                 reframe="pad" if title or WIDE_WORDS.search(spec.description) else "crop",
+                # the way into the scene, on its first shot; the film's first shot has none
+                transition=spec.transition if k == 1 and s_index > 1 else "cut",
             )
             shot.prompt = build_prompt(
                 components,

@@ -101,12 +101,27 @@ def estimate_fresh(
     return Estimate(round(cost, 4), round(seconds, 1))
 
 
+def estimate_voiceover(
+    production: Production, settings: Settings, project_id: str | None = None
+) -> float:
+    """What speaking the production's narration would cost at its next export (0 when there is
+    none, it was spoken before, or only the free offline voice is available)."""
+    from tools.post.finishing import quote_voice
+
+    work_dir = settings.media_dir / "work" / (project_id or "-")
+    return quote_voice(production.finishing, settings, work_dir).cost_usd
+
+
 def plan(brief: Brief, services: Services, overrides: dict[str, str] | None = None) -> Production:
+    """The production a brief describes: its scenes and shots routed and prompted, and the
+    brief's finishing options (if it gives any) as the production's finishing."""
     from tools.references import with_references
 
     production = Production(
         brief=brief, scenes=plan_scenes(brief, services.registry, overrides=overrides)
     )
+    if brief.finishing is not None:
+        production.finishing = brief.finishing.model_copy()
     return with_references(production, services.settings, None)
 
 
@@ -267,20 +282,29 @@ async def assemble_and_export(
     from tools.post.builders import ClipSpec
     from tools.post.finish import finish, segments_from_shots
     from tools.post.finishing import FinishingRun
+    from tools.post.platforms import delivery_plan
 
     clips: list[ClipSpec] = []
     for shot in production.shots():
         take = services.store.take(production.picks[shot.id])
         if take.file is None or not take.file.exists():
             raise ProductionError(f"the picked take {take.id} of shot {shot.id} has no file")
-        clips.append(ClipSpec(path=take.file, duration_s=shot.duration))
+        clips.append(ClipSpec(path=take.file, duration_s=shot.duration, transition=shot.transition))
     exports = export_paths(out_dir, project.slug, production.brief.formats)
     out_dir.mkdir(parents=True, exist_ok=True)
     work_dir = services.settings.media_dir / "work" / project.id
-    finishing = FinishingRun(production.finishing, work_dir, services.settings, step)
+    finishing = FinishingRun(
+        production.finishing,
+        work_dir,
+        services.settings,
+        step,
+        store=services.store,
+        project_id=project.id,
+    )
     clips = await finishing.clips(clips)
     await finishing.voice()
     segments = segments_from_shots(production.shots())
+    delivery = delivery_plan(production.brief.platform, production.brief.formats)
     result = await finish(
         clips,
         segments,
@@ -297,6 +321,10 @@ async def assemble_and_export(
         posters=production.finishing.posters,
         out_fps=production.finishing.fps,
         interpolation=production.finishing.interpolation,
+        deliveries={aspect: delivery.delivery(aspect) for aspect in exports},
+    )
+    finishing.notes += delivery.notes(
+        duration_s=result.duration_s, fps=production.finishing.fps or 24
     )
     extra = await finishing.deliver(result, production.shots(), segments)
     for note in finishing.notes:
@@ -319,19 +347,22 @@ async def make(
     note: str = "made from brief",
     budget_usd: float | None = None,
     concurrency: Mapping[str, int] | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[Project, Revision]:
     """The whole pipeline for a new project; returns the project and its first revision.
     Raises `tools.spend.BudgetExceeded` before anything is written when the estimate does not
-    fit the cap (`budget_usd`, else REELFORGE_BUDGET_USD)."""
+    fit the cap (`budget_usd`, else REELFORGE_BUDGET_USD). What finishing did, reused or could
+    not do is appended to `notes` in words."""
     production = plan(brief, services, overrides)
     cap = services.settings.budget_usd if budget_usd is None else budget_usd
-    check_budget(cap, 0.0, estimate_fresh(production.shots(), takes, services.store).cost_usd)
+    takes_cost = estimate_fresh(production.shots(), takes, services.store).cost_usd
+    check_budget(cap, 0.0, takes_cost + estimate_voiceover(production, services.settings))
     project = services.store.create_project(brief.title, production)
     spec = RunSpec(takes=takes, out_dir=out_dir, budget_usd=budget_usd, note=note)
     services.store.save_run(project.id, spec.model_dump_json())
     step = reporter.step if reporter else _noop_step
     step("plan", 1.0)
-    return await finish(project, services, spec, reporter, concurrency=concurrency)
+    return await finish(project, services, spec, reporter, concurrency=concurrency, notes=notes)
 
 
 def run_spec(store: ProjectStore, project_id: str) -> RunSpec:
@@ -348,6 +379,7 @@ async def finish(
     resuming: bool = False,
     resubmit_unknown: bool = False,
     concurrency: Mapping[str, int] | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[Project, Revision]:
     """Takes (picking up whatever the project already holds), pick, assemble, export, commit.
 
@@ -362,7 +394,8 @@ async def finish(
         check_budget(
             cap,
             store.total_spend(project.id),
-            estimate_fresh(production.shots(), spec.takes, store, project.id).cost_usd,
+            estimate_fresh(production.shots(), spec.takes, store, project.id).cost_usd
+            + estimate_voiceover(production, services.settings, project.id),
         )
 
     async def render(shots: list[Shot]) -> TakeBatch:
@@ -417,7 +450,7 @@ async def finish(
     base = services.settings.data_dir / "projects" / project.id / f"rev-{revision_no}"
     target = spec.out_dir or base
     step = reporter.step if reporter else _noop_step
-    production = await assemble_and_export(project, production, services, target, step)
+    production = await assemble_and_export(project, production, services, target, step, notes)
     revision = store.commit(project.id, production, spec.note)
     store.save_run(project.id, spec.model_dump_json(), finished=True)
     return project, revision

@@ -123,6 +123,14 @@ class Quote:
         return f"{money} for {what}{extra}, about {self.seconds:.0f}s"
 
 
+def voice_engine_name(studio: Studio) -> str:
+    from tools.post.finishing import voice_engines
+
+    return {"openai": "OpenAI TTS", "elevenlabs": "ElevenLabs"}.get(
+        voice_engines(studio.services.settings)[0], "espeak-ng"
+    )
+
+
 def platform_format(platform: str) -> Aspect | None:
     low = platform.lower()
     for word, fmt in PLATFORM_FORMATS.items():
@@ -593,11 +601,27 @@ class Studio:
             lines.append("Nothing changed.")
             return "\n".join(lines)
         stale = sorted({STALE_BY_OPTION[k] for k in changed})
+        voice = self.quote_export()
+        cost = (
+            f"Free: no new renders, except the voice-over: spoken by {voice_engine_name(self)} "
+            f"it costs ${voice.cost_usd:.4f}, asked for approval at export"
+            if voice.cost_usd
+            else "Free: no new renders"
+        )
         lines.append(
-            f"Changed: {', '.join(changed)}. Stale: {'; '.join(stale)}. Free: no new renders; "
+            f"Changed: {', '.join(changed)}. Stale: {'; '.join(stale)}. {cost}; "
             "the takes and every other cached step are reused. Export to apply it."
         )
         return "\n".join(lines)
+
+    def quote_export(self, production: Production | None = None) -> Quote:
+        """What the next export would spend: only a paid voice-over not spoken yet costs."""
+        from tools.production import estimate_voiceover
+
+        project, current = self._require_project()
+        production = production or current
+        cost = estimate_voiceover(production, self.services.settings, project.id)
+        return Quote(cost, 5.0, [], 0)
 
     def export_timeline(self, out: str | None = None) -> str:
         """An OpenTimelineIO timeline of the picked takes, for re-cutting in an editor."""
@@ -732,14 +756,16 @@ class Studio:
 
     def quote_revision(self, option: str) -> Quote:
         if option != "rerender":
-            return Quote(0.0, 5.0, [], 0)
+            return self.quote_export()
         project, production = self._require_project()
         pending = self.session.pending_revision
         if not pending:
             return Quote(0.0, 0.0, [], 0)
         change = self._change(str(pending["request"]), production)
         plan = self._plan_production(self._revised_brief(production.brief, change), production)
-        return self.quote_takes(self.services.settings.takes, plan)
+        takes = self.quote_takes(self.services.settings.takes, plan)
+        voice = self.quote_export(plan).cost_usd
+        return Quote(round(takes.cost_usd + voice, 4), takes.seconds, takes.shots, takes.reused)
 
     async def apply_revision(self, option: str) -> str:
         project, production = self._require_project()

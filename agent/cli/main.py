@@ -86,8 +86,11 @@ def _plan(brief: Brief, services: Services, overrides: dict[str, str]) -> Produc
         fail(str(exc))
 
 
-def plan_json(production: Production, takes: int | None) -> dict[str, Any]:
-    """`takes` None: the default per shot (5 on a paid provider, 1 on the free animatic)."""
+def plan_json(
+    production: Production, takes: int | None, voiceover_usd: float = 0.0
+) -> dict[str, Any]:
+    """`takes` None: the default per shot (5 on a paid provider, 1 on the free animatic);
+    `voiceover_usd` what speaking the narration would cost (a paid TTS voice)."""
     from tools.production import estimate_shot
     from tools.references import unreferenced_characters
     from tools.takes import takes_for
@@ -134,11 +137,31 @@ def plan_json(production: Production, takes: int | None) -> dict[str, Any]:
         "title": production.brief.title,
         "duration": sum(s.duration for s in production.scenes),
         "formats": production.brief.formats,
+        "finishing": production.finishing.model_dump(mode="json"),
         "takes_per_shot": takes,
-        "estimated_cost_usd": round(total_cost, 4),
+        "estimated_cost_usd": round(total_cost + voiceover_usd, 4),
         "estimated_seconds": round(total_time, 1),
+        "voiceover_usd": voiceover_usd,
         "scenes": scenes,
     }
+
+
+def finishing_words(finishing: dict[str, Any]) -> str:
+    """The finishing options of `plan_json` in a few words."""
+    parts = []
+    if finishing["stabilise"]:
+        parts.append("stabilised")
+    if finishing["fps"]:
+        parts.append(f"{finishing['fps']} fps ({finishing['interpolation']} interpolation)")
+    if finishing["uhd"]:
+        parts.append("UHD files too")
+    if finishing["voiceover"]:
+        parts.append(f"voice-over {finishing['voiceover']!r}")
+    if finishing["subtitles"] != "none":
+        parts.append(f"subtitles {finishing['subtitles']}")
+    if finishing["posters"]:
+        parts.append("posters")
+    return ", ".join(parts) or "none (24 fps, no voice-over, subtitles or posters)"
 
 
 def _print_plan(data: dict[str, Any]) -> None:
@@ -169,6 +192,7 @@ def _print_plan(data: dict[str, Any]) -> None:
                 f"{shot['estimated_cost_usd']:.2f}",
             )
     console.print(table)
+    console.print(f"Finishing: {finishing_words(data['finishing'])}.")
     n = data["takes_per_shot"]
     per = f"{n} take(s) per shot" if n else "5 takes per paid shot, 1 per animatic shot"
     console.print(
@@ -222,6 +246,100 @@ ProviderOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 
+# Finishing options: each one given overrides the brief's `finishing:`; None = not given.
+FINISHING = "Finishing (overrides the brief's finishing:)"
+StabiliseOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--stabilise/--no-stabilise",
+        help="Stabilise each picked take before the cut.",
+        rich_help_panel=FINISHING,
+        show_default=False,
+    ),
+]
+FpsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fps",
+        metavar="[48|50|60]",
+        help="Interpolate the cut to this frame rate (24: keep 24, no interpolation).",
+        rich_help_panel=FINISHING,
+    ),
+]
+InterpolationOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--interpolation",
+        metavar="[fast|best]",
+        help="fast: frame blending; best: motion-compensated (slow).",
+        rich_help_panel=FINISHING,
+    ),
+]
+UhdOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--uhd/--no-uhd",
+        help="Also write a UHD file per format.",
+        rich_help_panel=FINISHING,
+        show_default=False,
+    ),
+]
+SubtitlesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--subtitles",
+        metavar="[none|burned|sidecar]",
+        help="From the voice-over text, else the shots' dialogue: burned in or .srt files.",
+        rich_help_panel=FINISHING,
+    ),
+]
+PostersOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--posters/--no-posters",
+        help="A JPEG poster next to each export.",
+        rich_help_panel=FINISHING,
+        show_default=False,
+    ),
+]
+VoiceoverOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--voiceover",
+        metavar="TEXT",
+        help='Narration spoken over the cut ("" for none).',
+        rich_help_panel=FINISHING,
+    ),
+]
+FPS_VALUES = {"24": None, "48": 48, "50": 50, "60": 60}
+
+
+def with_finishing(brief: Brief, **given: Any) -> Brief:
+    """`brief` with the finishing options given on the command line (None = not given) over
+    the brief's own `finishing:`; a bad value is one line and exit 2."""
+    changes = {name: value for name, value in given.items() if value is not None}
+    if not changes:
+        return brief
+    from pydantic import ValidationError
+
+    from memory.models import Finishing
+
+    if "fps" in changes:
+        fps = str(changes["fps"]).strip()
+        if fps not in FPS_VALUES:
+            fail(f"--fps takes 48, 50 or 60 (or 24 for no interpolation), got {fps!r}")
+        changes["fps"] = FPS_VALUES[fps]
+    base = brief.finishing or Finishing()
+    try:
+        finishing = Finishing.model_validate({**base.model_dump(), **changes})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        option = "--" + str(err["loc"][0]) if err["loc"] else "finishing"
+        got = repr(err.get("input"))
+        got = got if len(got) <= 60 else got[:57] + "..."
+        fail(f"{option}: {err['msg']} (got {got})")
+    return brief.model_copy(update={"finishing": finishing})
+
 
 @app.command("plan")
 def plan_cmd(
@@ -229,13 +347,32 @@ def plan_cmd(
     takes: TakesOpt = None,
     provider: ProviderOpt = None,
     as_json: JsonOpt = False,
+    stabilise: StabiliseOpt = None,
+    fps: FpsOpt = None,
+    interpolation: InterpolationOpt = None,
+    uhd: UhdOpt = None,
+    subtitles: SubtitlesOpt = None,
+    posters: PostersOpt = None,
+    voiceover: VoiceoverOpt = None,
 ) -> None:
     """Scenes, shots, provider per shot with the reason, prompts, cost. Spends nothing."""
-    brief = _load_brief(brief_path)
+    brief = with_finishing(
+        _load_brief(brief_path),
+        stabilise=stabilise,
+        fps=fps,
+        interpolation=interpolation,
+        uhd=uhd,
+        subtitles=subtitles,
+        posters=posters,
+        voiceover=voiceover,
+    )
     services = _services()
     try:
         production = _plan(brief, services, _parse_overrides(provider or []))
-        data = plan_json(production, takes_wanted(takes, services))
+        from tools.production import estimate_voiceover
+
+        voice = estimate_voiceover(production, services.settings)
+        data = plan_json(production, takes_wanted(takes, services), voice)
     finally:
         services.store.close()
     if as_json:
@@ -252,18 +389,36 @@ def make_cmd(
     provider: ProviderOpt = None,
     as_json: JsonOpt = False,
     budget: BudgetOpt = None,
+    stabilise: StabiliseOpt = None,
+    fps: FpsOpt = None,
+    interpolation: InterpolationOpt = None,
+    uhd: UhdOpt = None,
+    subtitles: SubtitlesOpt = None,
+    posters: PostersOpt = None,
+    voiceover: VoiceoverOpt = None,
 ) -> None:
-    """The whole pipeline: plan, takes, pick, assemble, audio, export every format."""
+    """The whole pipeline: plan, takes, pick, assemble, audio, export every format, finished
+    as the brief's finishing: and the finishing options say."""
     from agent.cli.progress import RichReporter
     from tools.post.runner import FFmpegError, FFmpegNotFound
     from tools.production import ProductionError, make
     from tools.spend import BudgetExceeded
 
-    brief = _load_brief(brief_path)
+    brief = with_finishing(
+        _load_brief(brief_path),
+        stabilise=stabilise,
+        fps=fps,
+        interpolation=interpolation,
+        uhd=uhd,
+        subtitles=subtitles,
+        posters=posters,
+        voiceover=voiceover,
+    )
     services = _services()
     overrides = _parse_overrides(provider or [])
     _plan(brief, services, overrides)  # fails fast, before anything is written
     n = takes_wanted(takes, services)
+    notes: list[str] = []
 
     async def go() -> tuple[Any, Any, float]:
         with RichReporter() as reporter:
@@ -277,8 +432,11 @@ def make_cmd(
                     reporter=reporter,
                     note=f"made from {brief_path.name}",
                     budget_usd=budget,
+                    notes=notes,
                 )
                 report_run(project.id, revision.production, services)
+                for line in notes:
+                    typer.echo(f"note: {line}", err=True)
                 return project, revision, services.store.total_spend(project.id)
             finally:
                 await services.aclose()
@@ -354,6 +512,7 @@ def show_cmd(
         "exports": [str(p) for p in production.exports],
         "master": str(production.master) if production.master else None,
         "grade": production.grade.model_dump(),
+        "finishing": production.finishing.model_dump(mode="json"),
         "spend_usd": spend,
         "shots": [
             {

@@ -89,18 +89,19 @@ def test_finishing_applies_then_is_reused(
     stamps = {p: p.stat().st_mtime_ns for p in [*stable, uhd]}
     second = asyncio.run(studio.export())
     again = _ffmpeg_runs(log)
-    # nothing is stabilised, interpolated, assembled or upscaled again: only the delivery
-    # encode and its loudness check run
+    # nothing is stabilised, interpolated, assembled, encoded or upscaled again: only the
+    # delivered file's loudness check runs
     assert not any("vidstab" in r or "deshake" in r for r in again)
     assert not any("framerate=" in r or "lanczos+accurate_rnd" in r for r in again)
-    assert len(again) == 2, again
+    assert len(again) == 1 and "ebur128" in again[0], again
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
-    assert "reused from earlier exports: master, interpolate, audio, loudness" in second
+    assert "reused from earlier exports: master, interpolate, audio, loudness, export" in second
     assert "stabilised 1 take(s) with" in second and "(1 reused, 0 new)" in second
     assert "(1 reused)" in second  # the UHD file
 
-    # a regrade with narration subtitles burned in: the master is cut again, the takes are
-    # not stabilised again; no voice is available, and the export says so
+    # a regrade with narration subtitles burned in: the takes are not stabilised again and
+    # the master is not cut or interpolated again (the grade runs in the export pass); no
+    # voice is available, and the export says so
     import tools.post.sound as sound
 
     monkeypatch.setattr(sound.shutil, "which", lambda _name: None)
@@ -111,7 +112,8 @@ def test_finishing_applies_then_is_reused(
     runs = _ffmpeg_runs(log)
     assert not any("vidstab" in r or "deshake" in r for r in runs)
     assert any("subtitles=filename=" in r for r in runs)
-    assert any("[master]" in r for r in runs)  # the master, cut again with the new grade
+    assert not any("[master]" in r or "framerate=" in r for r in runs)
+    assert any("eq=brightness=" in r and "split" not in r for r in runs)  # graded export
     assert "no voice-over:" in third and "subtitles burned into 1 export(s)" in third
     assert probe(studio._require_project()[1].exports[0]).fps == 48
 

@@ -10,11 +10,11 @@ import pytest
 from memory.models import Grade
 from tools.post import picture as p
 from tools.post import qc, sound
-from tools.post.builders import ClipSpec, filter_value, grade_filters
+from tools.post.builders import ClipSpec, Delivery, filter_value, grade_filters
 from tools.post.grades import LOOKS, UnknownGradeWords, grade_for
 from tools.post.luts import LOOK_NAMES, UnknownLut, lut_path
 from tools.post.luts.make_luts import cube_text
-from tools.post.platforms import PLATFORMS, UnknownPlatform, platform
+from tools.post.platforms import PLATFORMS, UnknownPlatform, delivery_plan, platform
 
 SRC = Path("/in/take one.mp4")
 OUT = Path("/out/result.mp4")
@@ -261,6 +261,25 @@ def test_platform_presets() -> None:
     assert platform("youtube").problems(duration_s=30, aspect="16:9", fps=24) == []
     with pytest.raises(UnknownPlatform):
         platform("myspace")
+
+
+def test_a_platform_sets_the_encode_of_its_formats_and_its_sister_feeds() -> None:
+    plan = delivery_plan("YouTube", ["16:9", "9:16", "1:1"])
+    youtube, shorts, square = (plan.delivery(a) for a in ("16:9", "9:16", "1:1"))
+    assert (youtube.name, youtube.gop_s, youtube.edit_lists) == ("youtube", 0.5, False)
+    assert youtube.audio_bitrate == "384k"
+    assert shorts.name == "shorts" and not shorts.edit_lists
+    assert square == Delivery()  # no YouTube preset for 1:1: generic settings
+    assert plan.safe("9:16") == PLATFORMS["shorts"].safe
+    reels = delivery_plan("instagram reels", ["9:16", "1:1"])
+    assert [reels.delivery(a).name for a in ("9:16", "1:1")] == ["reels", "feed"]
+    said = reels.notes(duration_s=12, fps=48)
+    assert "9:16 encoded for reels" in said[0]
+    assert "reels takes 24, 25, 30, 60 fps, not 48" in said
+    assert delivery_plan(None, ["9:16"]).notes(duration_s=12, fps=24) == []
+    unknown = delivery_plan("myspace", ["9:16"])
+    assert unknown.delivery("9:16") == Delivery()
+    assert "unknown platform 'myspace'" in unknown.notes(duration_s=12, fps=24)[0]
 
 
 def test_qc_spans_open_at_the_end_run_to_the_end() -> None:

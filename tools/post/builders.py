@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from memory.models import EXPORT_SIZES, Grade
+from memory.models import EXPORT_SIZES, Grade, Transition
 from tools.post.luts import lut_path
 
 ReframeMode = Literal["crop", "pad"]
@@ -31,18 +31,30 @@ BT709 = "colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
 MASTER_VIDEO = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p"]
 DELIVERY_AUDIO = "-c:a aac -profile:a aac_low -b:a 192k -ar 48000 -ac 2".split()
 WAV = ["-c:a", "pcm_s16le", "-ar", str(SAMPLE_RATE), "-ac", "2"]
+TRANSITION_S = 0.5
+"""Length of a dissolve or fade, centred on its cut; shorter next to a short clip."""
+XFADE_OF: dict[str, str | None] = {"cut": None, "dissolve": "fade", "fade": "fadeblack"}
+"""Our transition names -> ffmpeg `xfade` transitions (None: a hard cut, no xfade)."""
 
 
 @dataclass(frozen=True)
 class ClipSpec:
-    """A picked take and how many seconds of it, from its start, go into the master."""
+    """A picked take and how many seconds of it, from its start, go into the master.
+
+    `transition` is how the master goes into this clip from the one before (ignored on the
+    first clip): a hard cut, a dissolve, or a fade through black (see `assemble_master`)."""
 
     path: Path
     duration_s: float
+    transition: Transition = "cut"
 
     def __post_init__(self) -> None:
         if not self.duration_s > 0:
             raise ValueError(f"clip duration must be positive, got {self.duration_s}")
+        if self.transition not in XFADE_OF:
+            raise ValueError(
+                f"transition must be one of {', '.join(XFADE_OF)}, got {self.transition!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -64,11 +76,33 @@ class SegmentSpec:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """How one delivery file is encoded for where it is going (see `tools.post.platforms`)."""
+
+    name: str = "generic"
+    maxrate: str = "12M"
+    audio_bitrate: str = "192k"
+    gop_s: float = 2.0
+    """Seconds between keyframes (closed GOP)."""
+    edit_lists: bool = True
+    """False: no MP4 edit list (YouTube asks for none); video starts at 0 through negative
+    composition offsets and the audio keeps its 1024-sample AAC priming (about 21 ms)."""
+
+    def __post_init__(self) -> None:
+        for value in (self.maxrate, self.audio_bitrate):
+            if not re.fullmatch(r"[1-9][0-9]*[kM]", value):
+                raise ValueError(f"bitrate must look like 192k or 12M, got {value!r}")
+        if not 0.1 <= self.gop_s <= 10:
+            raise ValueError(f"keyframe interval must be 0.1..10 s, got {self.gop_s}")
+
+
+@dataclass(frozen=True)
 class ExportSpec:
-    """One delivery file: an aspect from EXPORT_SIZES and where to write it."""
+    """One delivery file: an aspect from EXPORT_SIZES, where to write it and how to encode it."""
 
     aspect: str
     path: Path
+    delivery: Delivery = Delivery()
 
     def __post_init__(self) -> None:
         if self.aspect not in EXPORT_SIZES:
@@ -129,6 +163,21 @@ def grade_filters(grade: Grade) -> list[str]:
     return filters
 
 
+def transition_halves(clips: Sequence[ClipSpec], fps: int = 24) -> list[int]:
+    """Per clip, the frames each side of the cut into it that its transition spans (0: a cut).
+
+    A transition lasts TRANSITION_S, or less so that it never spans more than half of either
+    neighbour, and is an even number of frames so it centres exactly on the cut. The first
+    clip has nothing to come from; a clip under 4 frames gets a hard cut.
+    """
+    frames = [frame_count(c.duration_s, fps) for c in clips]
+    halves = [0] * len(clips)
+    for i in range(1, len(clips)):
+        if XFADE_OF[clips[i].transition] is not None:
+            halves[i] = min(int(TRANSITION_S * fps / 2), frames[i - 1] // 4, frames[i] // 4)
+    return halves
+
+
 def assemble_master(
     clips: Sequence[ClipSpec],
     out: Path,
@@ -136,13 +185,19 @@ def assemble_master(
     width: int,
     height: int,
     fps: int = 24,
-    grade: Grade,
 ) -> list[str]:
-    """Hard-cut the clips into one graded, video-only master of exactly sum(frames) frames.
+    """Join the clips into one ungraded, video-only master of exactly sum(frames) frames.
 
     Each clip is retimed to `fps`, padded by cloning its last frame if it runs short, cut to
     its frame count, fitted into width x height (letterboxed if its aspect differs) and tagged
-    BT.709; the grade runs once on the concatenated stream.
+    BT.709. Clips are hard-cut (concat) unless their `transition` asks for a dissolve (`xfade`
+    fade) or a fade through black (`xfade` fadeblack): that overlap (`transition_halves`) is
+    centred on the cut, so every cut stays on its frame and the length does not change. The
+    outgoing clip runs on past its duration into its take (its last frame cloned if the take
+    is no longer) and the incoming one starts on clones of its first frame (a take has nothing
+    before its start); the held frames are half-hidden by the blend. The grade is applied at
+    export (`export_formats`), so a regrade reuses the master and anything made from it
+    (interpolation).
     """
     if not clips:
         raise ValueError("assemble_master needs at least one clip")
@@ -151,20 +206,48 @@ def assemble_master(
     args: list[str] = []
     for clip in clips:
         args += ["-i", media_arg(clip.path)]
+    halves = [*transition_halves(clips, fps), 0]
     graph: list[str] = []
     for i, clip in enumerate(clips):
+        head, tail_frames = halves[i], halves[i + 1]
+        start = f"start={head}:start_mode=clone:" if head else ""
         graph.append(
-            f"[{i}:v:0]setpts=PTS-STARTPTS,fps={fps},tpad=stop=-1:stop_mode=clone,"
-            f"trim=end_frame={frame_count(clip.duration_s, fps)},"
+            f"[{i}:v:0]setpts=PTS-STARTPTS,fps={fps},tpad={start}stop=-1:stop_mode=clone,"
+            f"trim=end_frame={head + frame_count(clip.duration_s, fps) + tail_frames},"
             f"scale={width}:{height}:force_original_aspect_ratio=decrease"
             ":force_divisible_by=2:flags=lanczos,"
             f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p,"
             f"setparams={BT709}[c{i}]"
         )
-    joined = "".join(f"[c{i}]" for i in range(len(clips)))
-    tail = [f"concat=n={len(clips)}:v=1:a=0"] if len(clips) > 1 else ["null"]
-    tail += [*grade_filters(grade), "format=yuv420p", f"setparams={BT709}"]
-    graph.append(joined + ",".join(tail) + "[master]")
+    finish = ["format=yuv420p", f"setparams={BT709}"]
+    # runs of hard-cut clips are concatenated; the runs are joined by xfade
+    starts = [i for i in range(len(clips)) if i == 0 or halves[i]]
+    ends = [*starts[1:], len(clips)]
+    if len(starts) == 1:
+        joined = "".join(f"[c{i}]" for i in range(len(clips)))
+        tail = [f"concat=n={len(clips)}:v=1:a=0"] if len(clips) > 1 else ["null"]
+        graph.append(joined + ",".join(tail + finish) + "[master]")
+    else:
+        stream = ""
+        cut = 0  # the master's frame where the current run starts
+        for r, (first, stop) in enumerate(zip(starts, ends, strict=True)):
+            run = "".join(f"[c{i}]" for i in range(first, stop))
+            if stop - first > 1:
+                # concat's output runs on microseconds; xfade needs both time bases the same
+                graph.append(f"{run}concat=n={stop - first}:v=1:a=0,settb=1/{fps}[r{r}]")
+                run = f"[r{r}]"
+            if r:
+                half = halves[first]
+                last = stop == len(clips)
+                out_label = "," + ",".join(finish) + "[master]" if last else f"[x{r}]"
+                graph.append(
+                    f"{stream}{run}xfade=transition={XFADE_OF[clips[first].transition]}"
+                    f":duration={_num(2 * half / fps)}:offset={_num((cut - half) / fps)}"
+                    + out_label
+                )
+                run = f"[x{r}]"
+            stream = run
+            cut += sum(frame_count(c.duration_s, fps) for c in clips[first:stop])
     return [
         *args,
         "-filter_complex",
@@ -431,10 +514,36 @@ def parse_ebur128_summary(stderr: str) -> dict[str, float]:
 # --------------------------------------------------------------------------- exports
 
 _ENCODE = (
-    "-c:v libx264 -preset veryfast -crf 20 -profile:v high -pix_fmt yuv420p"
-    " -maxrate 12M -bufsize 24M -bf 2"
+    "-c:v libx264 -preset veryfast -crf 20 -profile:v high -pix_fmt yuv420p -bf 2"
     " -color_primaries bt709 -color_trc bt709 -colorspace bt709 -color_range tv"
 ).split()
+
+
+def delivery_encode(delivery: Delivery, fps: int) -> list[str]:
+    """Video and audio encoder options for one delivery file (after its -map options)."""
+    bufsize = f"{int(delivery.maxrate[:-1]) * 2}{delivery.maxrate[-1]}"
+    flags = (
+        ["-movflags", "+faststart"]
+        if delivery.edit_lists
+        else ["-movflags", "+faststart+negative_cts_offsets", "-use_editlist", "0"]
+    )
+    gop = max(1, round(delivery.gop_s * fps))
+    return [
+        *_ENCODE,
+        "-maxrate",
+        delivery.maxrate,
+        "-bufsize",
+        bufsize,
+        "-g",
+        str(gop),
+        "-r",
+        str(fps),
+        *DELIVERY_AUDIO[:4],
+        "-b:a",
+        delivery.audio_bitrate,
+        *DELIVERY_AUDIO[6:],
+        *flags,
+    ]
 
 
 @dataclass(frozen=True)
@@ -564,15 +673,16 @@ def export_formats(
     segments: Sequence[SegmentSpec],
     master_aspect: str,
     fps: int = 24,
-    edit_lists: bool = True,
+    grade: Grade | None = None,
+    overlays: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Every delivery format from one decode of the master, in one ffmpeg run.
 
-    The master is split once per format; each branch is scaled (same aspect) or reframed per
-    shot (crop around the subject, or the whole frame over a blurred background), then encoded
-    as H.264 High / yuv420p / BT.709 with AAC-LC, moov first. With `edit_lists=False` the MP4
-    has no edit list (YouTube asks for none): video starts at 0 through negative composition
-    offsets, and the audio keeps its 1024-sample AAC priming (about 21 ms early, 21 ms longer).
+    The grade runs once on the master's frames; they are then split once per format, and each
+    branch is scaled (same aspect) or reframed per shot (crop around the subject, or the whole
+    frame over a blurred background), gets its `overlays[aspect]` filter chain (titles drawn in
+    that format's safe area), and is encoded as H.264 High / yuv420p / BT.709 with AAC-LC, moov
+    first, with its `ExportSpec.delivery` settings.
     """
     if not outputs:
         raise ValueError("export_formats needs at least one output")
@@ -580,41 +690,39 @@ def export_formats(
         raise ValueError(f"unknown master aspect {master_aspect!r}")
     if len({spec.path for spec in outputs}) != len(outputs):
         raise ValueError("export paths must differ")
+    overlays = overlays or {}
     graph: list[str] = []
+    source = "0:v:0"
+    looks = grade_filters(grade) if grade is not None else []
+    if looks:
+        graph.append(f"[{source}]{','.join([*looks, 'format=yuv420p'])}[graded]")
+        source = "graded"
     if len(outputs) > 1:
         labels = "".join(f"[m{k}]" for k in range(len(outputs)))
-        graph.append(f"[0:v:0]split={len(outputs)}{labels}")
+        graph.append(f"[{source}]split={len(outputs)}{labels}")
         sources = [f"m{k}" for k in range(len(outputs))]
     else:
-        sources = ["0:v:0"]
+        sources = [source]
     for k, spec in enumerate(outputs):
+        overlay = overlays.get(spec.aspect)
         graph += format_graph(
             sources[k],
-            f"v{k}",
+            f"f{k}" if overlay else f"v{k}",
             aspect=spec.aspect,
             master_aspect=master_aspect,
             segments=segments,
             fps=fps,
         )
+        if overlay:
+            graph.append(f"[f{k}]{overlay}[v{k}]")
     args = ["-i", media_arg(master), "-i", media_arg(audio), "-filter_complex", ";".join(graph)]
-    mp4_flags = (
-        ["-movflags", "+faststart"]
-        if edit_lists
-        else ["-movflags", "+faststart+negative_cts_offsets", "-use_editlist", "0"]
-    )
     for k, spec in enumerate(outputs):
         args += [
             "-map",
             f"[v{k}]",
             "-map",
             "1:a:0",
-            *_ENCODE,
-            "-g",
-            str(2 * fps),
-            "-r",
-            str(fps),
-            *DELIVERY_AUDIO,
-            *mp4_flags,
+            *delivery_encode(spec.delivery, fps),
             media_arg(spec.path),
         ]
     return args

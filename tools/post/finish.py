@@ -1,7 +1,10 @@
 """Finishing: master -> audio bed -> loudness -> every delivery format, through the one runner.
 
-Intermediates live in `work_dir`, named by a hash of their inputs, and are reused when present;
-every file is written under a temporary name and renamed when ffmpeg succeeds.
+Intermediates and the delivery files themselves live in `work_dir`, named by a hash of their
+inputs, and are reused when present (exports are then hard-linked, or copied, to where they were
+asked for); every file is written under a temporary name and renamed when ffmpeg succeeds. The
+master is the ungraded conform: the grade runs in the export pass, so a regrade re-encodes only
+the deliveries.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import json
 import logging
 import math
 import os
+import shutil
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +66,8 @@ class FinishResult:
     """Per aspect: (integrated LUFS, true peak dBTP) of the delivered file, by ebur128."""
     posters: dict[str, Path] = field(default_factory=dict)
     voiceover: Path | None = None
+    export_keys: dict[str, str] = field(default_factory=dict)
+    """Per aspect: the hash of everything the delivered file was made from."""
 
     def loudness_ok(self) -> bool:
         """Every measured export is -14 +/- 1 LUFS with a true peak <= -1 dBTP."""
@@ -107,6 +113,18 @@ def _master_size(aspect: str, clips: Sequence[b.ClipSpec]) -> tuple[int, int]:
             scale = max(scale, min(info.width / width, info.height / height))
     scale = min(1.0, scale) or 1.0
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def place(src: Path, dest: Path) -> Path:
+    """Put cached `src` at `dest` (a hard link when possible, else a copy), atomically."""
+    tmp = dest.with_name(f".{dest.name}.part")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copy2(src, tmp)
+    os.replace(tmp, dest)
+    return dest
 
 
 def _part(path: Path) -> Path:
@@ -196,6 +214,8 @@ async def finish(
     verify: bool = True,
     out_fps: int | None = None,
     interpolation: InterpolationQuality = "fast",
+    deliveries: Mapping[str, b.Delivery] | None = None,
+    overlays: Mapping[str, str] | None = None,
 ) -> FinishResult:
     """Assemble, score, normalise to -14 LUFS / -1.5 dBTP and export every format in one run.
 
@@ -241,11 +261,10 @@ async def finish(
         [
             _CACHE_VERSION,
             prints,
-            [c.duration_s for c in clips],
+            [(c.duration_s, c.transition) for c in clips],
             width,
             height,
             fps,
-            grade.model_dump(),
         ]
     )
     master = work_dir / f"master-{master_key}.mp4"
@@ -254,9 +273,7 @@ async def finish(
         master,
         lambda: _produce(
             master,
-            lambda tmp: b.assemble_master(
-                clips, tmp, width=width, height=height, fps=fps, grade=grade
-            ),
+            lambda tmp: b.assemble_master(clips, tmp, width=width, height=height, fps=fps),
             ffmpeg=ffmpeg,
             duration_s=duration,
             on_progress=progress("master"),
@@ -347,25 +364,55 @@ async def finish(
     if on_progress:
         on_progress("loudness", 1.0)
 
-    specs = [b.ExportSpec(aspect, Path(path)) for aspect, path in exports.items()]
+    deliveries = deliveries or {}
+    overlays = overlays or {}
+    specs = [
+        b.ExportSpec(aspect, Path(path), deliveries.get(aspect, b.Delivery()))
+        for aspect, path in exports.items()
+    ]
+    cut = list(segments) if segments else _default_segments(clips, fps)
+    # An export is fixed by the master and the levelled audio (both named by the hash of their
+    # inputs), the grade, how it is cut and reframed, its overlays and its encode settings.
+    common = [
+        _CACHE_VERSION,
+        master.name,
+        audio.name,
+        grade.model_dump(),
+        [astuple(seg) for seg in cut],
+        export_fps,
+    ]
+    keys = {
+        s.aspect: stable_hash([*common, s.aspect, astuple(s.delivery), overlays.get(s.aspect)])
+        for s in specs
+    }
+    cache = {s.aspect: work_dir / f"export-{keys[s.aspect]}.mp4" for s in specs}
+    todo = [s for s in specs if not cache[s.aspect].exists()]
+    if todo:
+        temps = [b.ExportSpec(s.aspect, _part(cache[s.aspect]), s.delivery) for s in todo]
+        args = b.export_formats(
+            master,
+            audio,
+            temps,
+            segments=cut,
+            master_aspect=master_aspect,
+            fps=export_fps,
+            grade=grade,
+            overlays={s.aspect: overlays[s.aspect] for s in todo if s.aspect in overlays},
+        )
+        try:
+            await arun(args, ffmpeg=ffmpeg, duration_s=duration, on_progress=progress("export"))
+            for tmp, spec in zip(temps, todo, strict=True):
+                os.replace(tmp.path, cache[spec.aspect])
+        finally:
+            for tmp in temps:
+                tmp.path.unlink(missing_ok=True)
+    if len(todo) < len(specs):
+        reused.append("export" if not todo else f"export ({len(specs) - len(todo)} file(s))")
     for spec in specs:
         spec.path.parent.mkdir(parents=True, exist_ok=True)
-    temps = [b.ExportSpec(s.aspect, _part(s.path)) for s in specs]
-    args = b.export_formats(
-        master,
-        audio,
-        temps,
-        segments=list(segments) if segments else _default_segments(clips, fps),
-        master_aspect=master_aspect,
-        fps=export_fps,
-    )
-    try:
-        await arun(args, ffmpeg=ffmpeg, duration_s=duration, on_progress=progress("export"))
-        for tmp, spec in zip(temps, specs, strict=True):
-            os.replace(tmp.path, spec.path)
-    finally:
-        for tmp in temps:
-            tmp.path.unlink(missing_ok=True)
+        await asyncio.to_thread(place, cache[spec.aspect], spec.path)
+    if on_progress:
+        on_progress("export", 1.0)
 
     measured: dict[str, tuple[float, float]] = {}
     if verify:
@@ -388,6 +435,7 @@ async def finish(
         measured=measured,
         posters=poster_files,
         voiceover=voiceover,
+        export_keys=keys,
     )
     if not result.loudness_ok():
         log.warning("exports miss -14 LUFS / -1 dBTP: %s", measured)

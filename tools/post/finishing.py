@@ -12,24 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from memory.models import Finishing, Shot, stable_hash
+from memory.models import Finishing, Shot, SpendEntry, stable_hash
+from memory.store import ProjectStore
 from tools.post import ops
 from tools.post import picture as p
 from tools.post.builders import ClipSpec, SegmentSpec
-from tools.post.finish import FinishResult
+from tools.post.finish import FinishResult, place
 from tools.post.probe import ProbeError, probe
 from tools.post.runner import has_filter
 from tools.post.sound import VoiceOverUnavailable
 from tools.providers.base import ProviderError
 from tools.settings import Settings
+from tools.spend import budget_problem
 
 log = logging.getLogger(__name__)
 
@@ -46,21 +46,63 @@ SUBTITLE_SIZES: dict[str, int] = {"9:16": 11, "16:9": 18, "1:1": 14}
 MAX_CUE_CHARS = 84
 
 
+TTS_USD_PER_1K_CHARS: dict[str, float] = {"openai": 0.015, "elevenlabs": 0.30, "espeak-ng": 0.0}
+"""What one voice-over costs per 1,000 characters of narration. OpenAI: tts-1 is $15 per 1M
+characters and gpt-4o-mini-tts about $0.015/min (providers.md, both marked uncertain there).
+ElevenLabs bills credits per character by plan; $0.30 is a ceiling above the paid plans' rate."""
+
+
+def voice_engines(settings: Settings) -> list[str]:
+    """Who may speak a voice-over, in the order they are tried."""
+    engines = []
+    if settings.openai_api_key is not None:
+        engines.append("openai")
+    if settings.elevenlabs_api_key is not None:
+        engines.append("elevenlabs")
+    return [*engines, "espeak-ng"]
+
+
+def voice_key(engine: str, text: str) -> str:
+    return stable_hash([CACHE_VERSION, engine, text])
+
+
+def voice_path(work_dir: Path, engine: str, text: str) -> Path:
+    ext = "wav" if engine == "espeak-ng" else "mp3"
+    return work_dir / f"voice-{voice_key(engine, text)}.{ext}"
+
+
+def _pending(voice: Path) -> Path:
+    """Marks a paid request sent whose answer has not been written (a crash or a timeout)."""
+    return voice.with_name(f"{voice.name}.pending")
+
+
+def voice_price(engine: str, text: str) -> float:
+    return round(TTS_USD_PER_1K_CHARS[engine] * len(text) / 1000, 4)
+
+
+@dataclass(frozen=True)
+class VoiceQuote:
+    """What speaking the narration at the next export costs: nothing when there is none, it
+    was spoken before with the same text, or only the offline voice is available."""
+
+    engine: str | None
+    cost_usd: float
+    cached: bool = False
+
+
+def quote_voice(look: Finishing, settings: Settings, work_dir: Path) -> VoiceQuote:
+    text = look.voiceover
+    if not text:
+        return VoiceQuote(None, 0.0)
+    engine = voice_engines(settings)[0]
+    if voice_path(work_dir, engine, text).exists():
+        return VoiceQuote(engine, 0.0, cached=True)
+    return VoiceQuote(engine, voice_price(engine, text))
+
+
 def fingerprint(path: Path) -> list[Any]:
     st = path.stat()
     return [str(path.resolve()), st.st_size, st.st_mtime_ns]
-
-
-def place(src: Path, dest: Path) -> Path:
-    """Put cached `src` at `dest` (a hard link when possible, else a copy), atomically."""
-    tmp = dest.with_name(f".{dest.name}.part")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copy2(src, tmp)
-    os.replace(tmp, dest)
-    return dest
 
 
 def _chunks(text: str) -> list[str]:
@@ -119,6 +161,9 @@ class FinishingRun:
     notes: list[str] = field(default_factory=list)
     voice_file: Path | None = None
     voice_engine: str | None = None
+    store: ProjectStore | None = None
+    """With `project_id`: where a paid voice-over's charge is written (and the budget read)."""
+    project_id: str | None = None
 
     @property
     def ffmpeg(self) -> str | None:
@@ -164,34 +209,36 @@ class FinishingRun:
 
     async def voice(self) -> Path | None:
         """The narration spoken: OpenAI TTS, else ElevenLabs, else espeak-ng, else none (and a
-        note saying so: never silence pretending to be a voice-over)."""
+        note saying so: never silence pretending to be a voice-over).
+
+        A paid voice is held to the budget and written to the spend ledger before it is asked
+        for; a request whose outcome is unknown (a timeout) keeps its charge and is not sent
+        again for the same text."""
         text = self.look.voiceover
         if not text:
             return None
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        engines = []
-        if self.settings.openai_api_key is not None:
-            engines.append("openai")
-        if self.settings.elevenlabs_api_key is not None:
-            engines.append("elevenlabs")
-        engines.append("espeak-ng")
         problems: list[str] = []
-        for engine in engines:
-            ext = "wav" if engine == "espeak-ng" else "mp3"
-            dest = self.work_dir / f"voice-{stable_hash([CACHE_VERSION, engine, text])}.{ext}"
+        for engine in voice_engines(self.settings):
+            dest = voice_path(self.work_dir, engine, text)
             reused = dest.exists()
             if not reused:
+                refusal = await asyncio.to_thread(self._refusal, engine, text)
+                if refusal:
+                    problems.append(f"{engine}: {refusal}")
+                    continue
                 try:
-                    await self._speak(engine, text, dest)
+                    await self._paid(engine, text, dest)
                 except (ProviderError, VoiceOverUnavailable, ops.PostError) as exc:
                     problems.append(f"{engine}: {exc}")
                     log.warning("voice-over with %s failed: %s", engine, exc)
                     continue
             self.step("voiceover", 1.0)
             self.voice_file, self.voice_engine = dest, engine
+            cost = "" if reused else self._cost_words(engine, text)
             self.notes.append(
                 f"voice-over spoken by {engine}"
-                + (" (reused)" if reused else "")
+                + (" (reused)" if reused else cost)
                 + "; the music ducks under it"
             )
             for problem in problems:
@@ -208,6 +255,60 @@ class FinishingRun:
             "or apt install espeak-ng)"
         )
         return None
+
+    @staticmethod
+    def _cost_words(engine: str, text: str) -> str:
+        price = voice_price(engine, text)
+        return f" (${price:.4f} for {len(text)} characters)" if price else ""
+
+    def _ledger(self) -> tuple[ProjectStore, str] | None:
+        if self.store is None or self.project_id is None:
+            return None
+        return self.store, self.project_id
+
+    def _refusal(self, engine: str, text: str) -> str | None:
+        """Why a paid voice must not be asked for now (over budget, or sent before with an
+        unknown outcome), or None."""
+        price = voice_price(engine, text)
+        ledger = self._ledger()
+        if not price or ledger is None:
+            return None
+        if _pending(voice_path(self.work_dir, engine, text)).exists():
+            return (
+                "this narration was sent before and its result never came back (it may have "
+                "been charged); it is not sent again. Change the text to ask for a new one"
+            )
+        store, project_id = ledger
+        return budget_problem(self.settings.budget_usd, store.total_spend(project_id), price)
+
+    async def _paid(self, engine: str, text: str, dest: Path) -> None:
+        """Speak `text`, with its charge in the ledger first and released if it surely failed."""
+        price = voice_price(engine, text)
+        ledger = self._ledger()
+        if not price or ledger is None:
+            await self._speak(engine, text, dest)
+            return
+        store, project_id = ledger
+        entry = SpendEntry(
+            project_id=project_id,
+            kind="submit",
+            amount_usd=price,
+            provider=engine,
+            job_id=f"voice-{voice_key(engine, text)}",
+            note=f"voice-over, {len(text)} characters",
+        )
+        pending = _pending(dest)
+        pending.write_text(entry.model_dump_json())  # until the answer is in, the outcome is open
+        await asyncio.to_thread(store.record_spend, entry)
+        try:
+            await self._speak(engine, text, dest)
+        except ProviderError as exc:
+            if exc.kind != "timeout":  # a timeout may have been charged: keep it open
+                refund = entry.model_copy(update={"kind": "refund", "note": f"failed: {exc}"})
+                await asyncio.to_thread(store.record_spend, refund)
+                pending.unlink(missing_ok=True)
+            raise
+        pending.unlink(missing_ok=True)
 
     async def _speak(self, engine: str, text: str, dest: Path) -> None:
         if engine == "openai":
@@ -251,22 +352,7 @@ class FinishingRun:
             self.notes.append(
                 "posters: " + ", ".join(str(path) for path in result.posters.values())
             )
-        # What an export holds is fixed by the master and the levelled audio (both named by the
-        # hash of their inputs) and how it is cut from them: the key of everything made from it.
-        export_fps = look.fps or 24
-        keys = {
-            aspect: stable_hash(
-                [
-                    CACHE_VERSION,
-                    result.master.name,
-                    result.audio.name,
-                    aspect,
-                    export_fps,
-                    [astuple(s) for s in segments],
-                ]
-            )
-            for aspect in result.exports
-        }
+        keys = result.export_keys
         extra: list[Path] = []
         cues: list[p.Cue] = []
         if look.subtitles != "none":

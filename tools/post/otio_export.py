@@ -11,19 +11,21 @@ from typing import Any
 
 import opentimelineio as otio  # type: ignore[import-untyped]
 
-from memory.models import Production, Take
-from tools.post.builders import frame_count
+from memory.models import Production, Take, Transition
+from tools.post.builders import ClipSpec, frame_count, transition_halves
 from tools.post.probe import ProbeError, probe
 
 
 @dataclass(frozen=True)
 class TimelineClip:
-    """One picked take on the timeline: `duration_s` of it from its start."""
+    """One picked take on the timeline: `duration_s` of it from its start, and how the cut goes
+    into it (`transition`, as in `ClipSpec`)."""
 
     name: str
     path: Path
     duration_s: float
     metadata: dict[str, Any] | None = None
+    transition: Transition = "cut"
 
 
 class OTIOExportError(RuntimeError):
@@ -50,9 +52,13 @@ def build_timeline(
     audio: Path | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> otio.schema.Timeline:
-    """A timeline with one video track (a clip per take, hard cuts) and optionally the
-    finished soundtrack on an audio track. Media references are absolute, percent-encoded
-    file:// URLs (`Path.as_uri`; otio's own url_from_filepath leaves `#` and `%` unescaped)."""
+    """A timeline with one video track (a clip per take) and optionally the finished
+    soundtrack on an audio track. Media references are absolute, percent-encoded file:// URLs
+    (`Path.as_uri`; otio's own url_from_filepath leaves `#` and `%` unescaped).
+
+    Dissolves are otio SMPTE_Dissolve transitions centred on the cut, as long as in the master;
+    a fade through black has no standard otio type, so it is a cut with `"transition": "fade"`
+    in the incoming clip's reelforge metadata."""
     if not clips:
         raise OTIOExportError("nothing to export: the project has no picked takes")
     missing = [str(c.path) for c in clips if not c.path.is_file()]
@@ -62,8 +68,18 @@ def build_timeline(
     timeline.global_start_time = otio.opentime.RationalTime(0, fps)
     timeline.metadata["reelforge"] = dict(metadata or {})
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    halves = transition_halves([ClipSpec(c.path, c.duration_s, c.transition) for c in clips], fps)
     total = 0
-    for clip in clips:
+    for clip, half in zip(clips, halves, strict=True):
+        if half and clip.transition == "dissolve":
+            video.append(
+                otio.schema.Transition(
+                    name="dissolve",
+                    transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+                    in_offset=otio.opentime.RationalTime(half, fps),
+                    out_offset=otio.opentime.RationalTime(half, fps),
+                )
+            )
         frames = frame_count(clip.duration_s, fps)
         total += frames
         ref = otio.schema.ExternalReference(
@@ -78,6 +94,8 @@ def build_timeline(
             ),
         )
         item.metadata["reelforge"] = dict(clip.metadata or {})
+        if half:
+            item.metadata["reelforge"]["transition"] = clip.transition
         video.append(item)
     timeline.tracks.append(video)
     if audio is not None and audio.is_file():
@@ -133,7 +151,9 @@ def from_production(
             "seed": take.seed,
             "prompt": shot.prompt,
         }
-        clips.append(TimelineClip(f"shot {shot.id}", take.file, shot.duration, meta))
+        clips.append(
+            TimelineClip(f"shot {shot.id}", take.file, shot.duration, meta, shot.transition)
+        )
     sound = production.exports[0] if production.exports else None
     info: dict[str, Any] = {"project_id": project_id, "grade": production.grade.model_dump()}
     return build_timeline(title, clips, fps=fps, audio=sound, metadata=info)
