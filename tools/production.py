@@ -281,7 +281,7 @@ async def assemble_and_export(
     appended to `notes` in words)."""
     from tools.post.builders import ClipSpec
     from tools.post.finish import finish, segments_from_shots
-    from tools.post.finishing import FinishingRun
+    from tools.post.finishing import FinishingRun, title_overlays
     from tools.post.platforms import delivery_plan
 
     clips: list[ClipSpec] = []
@@ -305,6 +305,7 @@ async def assemble_and_export(
     await finishing.voice()
     segments = segments_from_shots(production.shots())
     delivery = delivery_plan(production.brief.platform, production.brief.formats)
+    titles = title_overlays(production.shots(), segments, delivery.safe, list(exports))
     result = await finish(
         clips,
         segments,
@@ -322,7 +323,12 @@ async def assemble_and_export(
         out_fps=production.finishing.fps,
         interpolation=production.finishing.interpolation,
         deliveries={aspect: delivery.delivery(aspect) for aspect in exports},
+        overlays=titles,
     )
+    if titles:
+        finishing.notes.append(
+            "titles set in post over the title shots, in each format's safe area"
+        )
     finishing.notes += delivery.notes(
         duration_s=result.duration_s, fps=production.finishing.fps or 24
     )

@@ -260,10 +260,17 @@ def build_prompt(
     """The shot's prompt in the dialect its provider reads best."""
     look = ", ".join(x for x in (c.style, c.realism) if x)
     tone = f"{c.emotional_tone} mood" if c.emotional_tone else ""
-    if title:
+    if title and provider == "animatic":
         text = (
             f'Title card: the words "{title}" in clean, legible type. {_sentence(c.style)} '
             f"{_sentence(tone)}"
+        )
+    elif title:
+        # generated video misspells lettering: ask for the plate, the title is set in post
+        text = (
+            f"Background plate for a title card: {c.environment or 'a clean field'}, "
+            f"{c.camera_movement or 'slow push-in'}. {_sentence(c.style)} {_sentence(tone)} "
+            "An uncluttered centre left clear; no text, letters, numbers or logos anywhere."
         )
     elif provider == "veo":
         text = " ".join(

@@ -52,3 +52,29 @@ def test_youtube_and_generic_exports_differ_as_the_presets_say(tmp_path: Path) -
     assert b"elst" not in youtube.read_bytes()[:65536]  # no edit list in the moov
     assert b"elst" in generic.read_bytes()[:65536]
     assert _audio_kbps(youtube) > 1.15 * _audio_kbps(generic)  # 384k vs 192k asked
+
+
+def test_a_title_overlay_is_drawn_only_in_its_span(tmp_path: Path) -> None:
+    import numpy as np
+
+    from tests.post.test_post_pure import _title_shot
+    from tools.post.finishing import title_overlays
+
+    master, audio = tmp_path / "master.mp4", tmp_path / "audio.wav"
+    run(["-f", "lavfi", "-i", "color=c=0x202020:size=360x640:rate=24:duration=2",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(master)])  # fmt: skip
+    run(["-f", "lavfi", "-i", "anoisesrc=amplitude=0.1:duration=2", "-ac", "2", str(audio)])
+    plan = delivery_plan(None, ["9:16"])
+    segments = [b.SegmentSpec(0.0, 1.0), b.SegmentSpec(1.0, 2.0, "pad")]
+    shots = [_title_shot("animatic"), _title_shot("runway", 'It\'s 50% "off": [x]; ok')]
+    overlays = title_overlays(shots, segments, plan.safe, ["9:16"])
+    out = tmp_path / "titled.mp4"
+    spec = b.ExportSpec("9:16", out)
+    run(b.export_formats(master, audio, [spec], segments=segments, master_aspect="9:16",
+                         overlays=overlays))  # fmt: skip
+    with av.open(str(out)) as container:
+        frames = [f.to_ndarray(format="gray") for f in container.decode(video=0)]
+    middle = slice(860, 1060), slice(100, 980)
+    assert np.max(frames[12][middle]) < 60  # the animatic's card is its own: nothing drawn
+    assert np.max(frames[36][middle]) > 200  # white title letters over the runway plate
+    assert np.max(frames[36][middle]) > np.max(frames[25][middle])  # fading in

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from memory.models import Grade
+from memory.models import Grade, PromptComponents, Shot
 from tools.post import picture as p
 from tools.post import qc, sound
-from tools.post.builders import ClipSpec, Delivery, filter_value, grade_filters
+from tools.post.builders import ClipSpec, Delivery, SegmentSpec, filter_value, grade_filters
+from tools.post.finishing import title_overlays
 from tools.post.grades import LOOKS, UnknownGradeWords, grade_for
 from tools.post.luts import LOOK_NAMES, UnknownLut, lut_path
 from tools.post.luts.make_luts import cube_text
@@ -291,3 +292,47 @@ def test_qc_spans_open_at_the_end_run_to_the_end() -> None:
     assert qc.frozen_seconds(stderr, 3.0) == pytest.approx(1.5)
     assert qc.black_seconds(stderr, 3.0) == pytest.approx(0.25)
     assert qc.silent_seconds(stderr, 3.0) == 0
+
+
+def _title_shot(provider: str, text: str = "Golden Hour") -> Shot:
+    return Shot(
+        id="s3",
+        scene_index=3,
+        index=1,
+        kind="title",
+        description="title text appears",
+        components=PromptComponents(),
+        duration=4,
+        aspect="9:16",
+        text_overlay=text,
+        preferred_provider="animatic",
+        preferred_reason="title card",
+        provider=provider,
+        provider_reason="override",
+    )
+
+
+def test_titles_are_set_in_post_only_over_generated_plates() -> None:
+    seg = [SegmentSpec(8.0, 12.0, "pad")]
+    plan = delivery_plan("youtube", ["9:16", "16:9"])
+    assert title_overlays([_title_shot("animatic")], seg, plan.safe, ["9:16"]) == {}
+    overlays = title_overlays([_title_shot("runway")], seg, plan.safe, ["9:16", "16:9"])
+    assert set(overlays) == {"9:16", "16:9"}
+    vertical = overlays["9:16"]
+    assert vertical.count("drawtext=") == 1 and "expansion=none" in vertical
+    assert r"between(t\,8\,12)" in vertical and "alpha=" in vertical
+    assert "DejaVuSans-Bold" in vertical
+    size = int(re.search(r"fontsize=(\d+)", vertical).group(1))  # type: ignore[union-attr]
+    assert size * 0.62 * len("Golden Hour") <= 1080 * 0.9  # fits the vertical frame
+    long = title_overlays([_title_shot("runway", "A" * 120)], seg, plan.safe, ["9:16"])["9:16"]
+    assert int(re.search(r"fontsize=(\d+)", long).group(1)) < size  # type: ignore[union-attr]
+
+
+def test_a_generated_title_plate_asks_for_no_lettering() -> None:
+    from tools.prompting import build_prompt
+
+    components = PromptComponents(style="cinematic", emotional_tone="hopeful")
+    plate = build_prompt(components, "runway", title="Golden Hour")
+    assert "Golden Hour" not in plate and "no text" in plate
+    card = build_prompt(components, "animatic", title="Golden Hour")
+    assert 'the words "Golden Hour"' in card

@@ -18,7 +18,7 @@ from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from memory.models import Finishing, Shot, SpendEntry, stable_hash
+from memory.models import EXPORT_SIZES, Finishing, Shot, SpendEntry, stable_hash
 from memory.store import ProjectStore
 from tools.post import ops
 from tools.post import picture as p
@@ -147,6 +147,50 @@ def subtitle_cues(
         for shot, seg in zip(shots, segments, strict=True)
         if shot.dialogue and shot.dialogue.strip()
     ]
+
+
+def title_overlays(
+    shots: Sequence[Shot],
+    segments: Sequence[SegmentSpec],
+    safe_for: Callable[[str], p.SafeArea],
+    aspects: Sequence[str],
+) -> dict[str, str]:
+    """Per format, the drawtext chain that sets the titles of title shots rendered by a video
+    model (which misspells lettering, so it was asked for a clean plate); the animatic's title
+    cards are typeset already. Centred in each format's safe area, sized to fit, faded."""
+    titled = [
+        (shot.text_overlay.strip(), seg)
+        for shot, seg in zip(shots, segments, strict=True)
+        if shot.kind == "title"
+        and shot.provider != "animatic"
+        and shot.text_overlay
+        and shot.text_overlay.strip()
+    ]
+    overlays: dict[str, str] = {}
+    for aspect in aspects:
+        if not titled:
+            break
+        width, height = EXPORT_SIZES[aspect]
+        safe = safe_for(aspect)
+        room = width * (1 - safe.left - safe.right) * 0.9
+        chain = []
+        for text, seg in titled:
+            # DejaVu Sans Bold averages about 0.62 em per character
+            px = int(min(height * 0.07, room / (0.62 * len(text))))
+            chain.append(
+                p.drawtext(
+                    text,
+                    start_s=seg.start_s,
+                    end_s=seg.end_s,
+                    position="center",
+                    safe=safe,
+                    bold=True,
+                    font_px=max(12, px),
+                    fade_s=min(0.5, (seg.end_s - seg.start_s) / 4),
+                )
+            )
+        overlays[aspect] = ",".join(chain)
+    return overlays
 
 
 @dataclass

@@ -287,8 +287,12 @@ def drawtext(
     position: Literal["bottom", "center", "top"] = "bottom",
     safe: SafeArea = DEFAULT_SAFE,
     bold: bool = False,
+    font_px: int | None = None,
+    fade_s: float = 0.0,
 ) -> str:
-    """One `drawtext` filter: literal text (no % expansion) in our font, inside the safe area."""
+    """One `drawtext` filter: literal text (no % expansion) in our font, inside the safe area;
+    `font_px` fixes the size (else a share of the frame height), `fade_s` fades it in and out
+    over its span."""
     if not text.strip():
         raise ValueError("text must not be blank")
     y = {
@@ -301,7 +305,7 @@ def drawtext(
         f"fontfile={filter_value(FONT_BOLD if bold else FONT)}",
         f"text={filter_value(text.strip())}",
         "expansion=none",
-        f"fontsize=h*{_num(size_frac)}",
+        f"fontsize={font_px}" if font_px else f"fontsize=h*{_num(size_frac)}",
         "fontcolor=white",
         "borderw=2",
         "bordercolor=black@0.6",
@@ -312,6 +316,9 @@ def drawtext(
         lo = _num(start_s or 0.0)
         hi = _num(end_s) if end_s is not None else "1e9"
         parts.append(f"enable={filter_value(f'between(t,{lo},{hi})')}")
+        if fade_s > 0:
+            f = _num(fade_s)
+            parts.append(f"alpha={filter_value(f'clip(min((t-{lo})/{f},({hi}-t)/{f}),0,1)')}")
     return "drawtext=" + ":".join(parts)
 
 
