@@ -202,11 +202,14 @@ def finish_options(
     voiceover: str | None = None,
     subtitles: Literal["none", "burned", "sidecar"] | None = None,
     posters: bool | None = None,
+    music_prompt: str | None = None,
+    ambience: str | None = None,
 ) -> str:
     """Set how the cut is finished: stabilisation, frame rate, UHD, voice-over, subtitles,
-    posters. Free (no new renders), except a voice-over spoken by a paid voice, which is priced
-    here and approved at export; applied by the next export_video. Leave out what the person
-    did not ask to change. Returns the options and what goes stale.
+    posters, generated music and ambience. Free (no new renders), except generated sound from a
+    paid service, which is priced here and approved at export; applied by the next
+    export_video. Leave out what the person did not ask to change. Returns the options and
+    what goes stale.
 
     Args:
         stabilise: True to steady shaky takes before the cut.
@@ -217,6 +220,10 @@ def finish_options(
         subtitles: "burned" into the picture, "sidecar" .srt files, or "none"; from the
             voice-over text, else the shots' dialogue.
         posters: True to write a JPEG poster frame next to each export.
+        music_prompt: Music to generate (ElevenLabs) when the brief has no music file, e.g.
+            "slow piano, hopeful"; "" removes it.
+        ambience: Ambience and effects to generate under the cut, e.g. "rain on a tin roof,
+            distant traffic"; "" removes it.
     """
     changes = {
         "stabilise": stabilise,
@@ -226,6 +233,8 @@ def finish_options(
         "voiceover": voiceover,
         "subtitles": subtitles,
         "posters": posters,
+        "music_prompt": music_prompt,
+        "ambience": ambience,
     }
     return _safe(lambda: runtime.context.studio.set_finishing(**changes))
 

@@ -99,8 +99,18 @@ class Finishing(Strict):
     )
     subtitles: Literal["none", "burned", "sidecar"] = "none"
     posters: bool = Field(default=False, description="A JPEG poster next to each export.")
+    music_prompt: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Music to generate (ElevenLabs) when the brief gives no music file.",
+    )
+    ambience: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Ambience and sound effects to generate under the cut (ElevenLabs).",
+    )
 
-    @field_validator("voiceover")
+    @field_validator("voiceover", "music_prompt", "ambience")
     @classmethod
     def _blank_is_none(cls, v: str | None) -> str | None:
         return " ".join(v.split()) or None if v is not None else None

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,6 +33,9 @@ from tools.router import NEAREST, ShotNeeds, capability_gap
 from tools.settings import Settings
 from tools.spend import check_budget
 from tools.takes import TakeBatch, generate_takes, take_input_hash, takes_for
+
+if TYPE_CHECKING:
+    from tools.post.finishing import AudioQuote
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +104,22 @@ def estimate_fresh(
     return Estimate(round(cost, 4), round(seconds, 1))
 
 
-def estimate_voiceover(
+def estimate_audio(
     production: Production, settings: Settings, project_id: str | None = None
-) -> float:
-    """What speaking the production's narration would cost at its next export (0 when there is
-    none, it was spoken before, or only the free offline voice is available)."""
-    from tools.post.finishing import quote_voice
+) -> AudioQuote:
+    """What the generated sound of the next export would cost (a paid voice-over, music and
+    ambience): 0 for what was made before, what only the offline voice makes, what no engine
+    can make."""
+    from tools.post.finishing import quote_audio
 
     work_dir = settings.media_dir / "work" / (project_id or "-")
-    return quote_voice(production.finishing, settings, work_dir).cost_usd
+    return quote_audio(
+        production.finishing,
+        settings,
+        work_dir,
+        duration_s=sum(s.duration for s in production.shots()),
+        music_file=production.brief.music is not None,
+    )
 
 
 def plan(brief: Brief, services: Services, overrides: dict[str, str] | None = None) -> Production:
@@ -303,6 +313,11 @@ async def assemble_and_export(
     )
     clips = await finishing.clips(clips)
     await finishing.voice()
+    duration = sum(shot.duration for shot in production.shots())
+    music = production.brief.music or await finishing.music(
+        duration, music_file=production.brief.music is not None
+    )
+    ambience = await finishing.ambience(duration)
     segments = segments_from_shots(production.shots())
     delivery = delivery_plan(production.brief.platform, production.brief.formats)
     titles = title_overlays(production.shots(), segments, delivery.safe, list(exports))
@@ -314,11 +329,12 @@ async def assemble_and_export(
         master_aspect=production.scenes[0].shots[0].aspect,
         grade=production.grade,
         mood=production.brief.mood,
-        music=production.brief.music,
+        music=music,
         seed=sum(ord(c) for c in project.id),
         ffmpeg=services.settings.ffmpeg,
         on_progress=step,
         voiceover=finishing.voice_file,
+        ambience=ambience,
         posters=production.finishing.posters,
         out_fps=production.finishing.fps,
         interpolation=production.finishing.interpolation,
@@ -362,7 +378,7 @@ async def make(
     production = plan(brief, services, overrides)
     cap = services.settings.budget_usd if budget_usd is None else budget_usd
     takes_cost = estimate_fresh(production.shots(), takes, services.store).cost_usd
-    check_budget(cap, 0.0, takes_cost + estimate_voiceover(production, services.settings))
+    check_budget(cap, 0.0, takes_cost + estimate_audio(production, services.settings).cost_usd)
     project = services.store.create_project(brief.title, production)
     spec = RunSpec(takes=takes, out_dir=out_dir, budget_usd=budget_usd, note=note)
     services.store.save_run(project.id, spec.model_dump_json())
@@ -401,7 +417,7 @@ async def finish(
             cap,
             store.total_spend(project.id),
             estimate_fresh(production.shots(), spec.takes, store, project.id).cost_usd
-            + estimate_voiceover(production, services.settings, project.id),
+            + estimate_audio(production, services.settings, project.id).cost_usd,
         )
 
     async def render(shots: list[Shot]) -> TakeBatch:

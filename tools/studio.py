@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,8 @@ STALE_BY_OPTION = {
     "voiceover": "the soundtrack (voice-over and ducked music) and the exports",
     "subtitles": "the subtitles of the exports",
     "posters": "the posters",
+    "music_prompt": "the soundtrack (generated music) and the exports",
+    "ambience": "the soundtrack (generated ambience) and the exports",
 }
 
 
@@ -100,6 +102,10 @@ def describe_finishing(look: Finishing) -> str:
         f"subtitles: {look.subtitles}",
         "posters" if look.posters else "no posters",
     ]
+    if look.music_prompt:
+        parts.append(f"music: {look.music_prompt!r}")
+    if look.ambience:
+        parts.append(f"ambience: {look.ambience!r}")
     return "Finishing: " + ", ".join(parts) + "."
 
 
@@ -123,12 +129,11 @@ class Quote:
         return f"{money} for {what}{extra}, about {self.seconds:.0f}s"
 
 
-def voice_engine_name(studio: Studio) -> str:
-    from tools.post.finishing import voice_engines
+@dataclass(frozen=True)
+class AudioPrice(Quote):
+    """A quote for an export: what each piece of generated sound costs."""
 
-    return {"openai": "OpenAI TTS", "elevenlabs": "ElevenLabs"}.get(
-        voice_engines(studio.services.settings)[0], "espeak-ng"
-    )
+    parts: dict[str, float] = field(default_factory=dict)
 
 
 def platform_format(platform: str) -> Aspect | None:
@@ -583,8 +588,9 @@ class Studio:
             raise StudioError(f"unknown finishing option(s): {', '.join(unknown)}")
         if given.get("fps") in (0, 24):
             given["fps"] = None  # "back to 24 fps": no interpolation
-        if given.get("voiceover") == "":
-            given["voiceover"] = None
+        for text in ("voiceover", "music_prompt", "ambience"):
+            if given.get(text) == "":
+                given[text] = None
         old = production.finishing
         try:
             new = Finishing.model_validate({**old.model_dump(), **given})
@@ -601,11 +607,12 @@ class Studio:
             lines.append("Nothing changed.")
             return "\n".join(lines)
         stale = sorted({STALE_BY_OPTION[k] for k in changed})
-        voice = self.quote_export()
+        audio = self.quote_export()
         cost = (
-            f"Free: no new renders, except the voice-over: spoken by {voice_engine_name(self)} "
-            f"it costs ${voice.cost_usd:.4f}, asked for approval at export"
-            if voice.cost_usd
+            f"Free: no new renders, except generated sound: "
+            f"{', '.join(f'{k} ${v:.4f}' for k, v in audio.parts.items())}, asked for approval "
+            "at export"
+            if audio.cost_usd
             else "Free: no new renders"
         )
         lines.append(
@@ -614,14 +621,15 @@ class Studio:
         )
         return "\n".join(lines)
 
-    def quote_export(self, production: Production | None = None) -> Quote:
-        """What the next export would spend: only a paid voice-over not spoken yet costs."""
-        from tools.production import estimate_voiceover
+    def quote_export(self, production: Production | None = None) -> AudioPrice:
+        """What the next export would spend: only generated sound (a paid voice-over, music,
+        ambience) not made yet costs."""
+        from tools.production import estimate_audio
 
         project, current = self._require_project()
         production = production or current
-        cost = estimate_voiceover(production, self.services.settings, project.id)
-        return Quote(cost, 5.0, [], 0)
+        quote = estimate_audio(production, self.services.settings, project.id)
+        return AudioPrice(quote.cost_usd, 5.0, [], 0, quote.parts)
 
     def export_timeline(self, out: str | None = None) -> str:
         """An OpenTimelineIO timeline of the picked takes, for re-cutting in an editor."""

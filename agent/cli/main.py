@@ -86,11 +86,9 @@ def _plan(brief: Brief, services: Services, overrides: dict[str, str]) -> Produc
         fail(str(exc))
 
 
-def plan_json(
-    production: Production, takes: int | None, voiceover_usd: float = 0.0
-) -> dict[str, Any]:
+def plan_json(production: Production, takes: int | None, audio_usd: float = 0.0) -> dict[str, Any]:
     """`takes` None: the default per shot (5 on a paid provider, 1 on the free animatic);
-    `voiceover_usd` what speaking the narration would cost (a paid TTS voice)."""
+    `audio_usd` what the generated sound would cost (paid voice-over, music, ambience)."""
     from tools.production import estimate_shot
     from tools.references import unreferenced_characters
     from tools.takes import takes_for
@@ -139,9 +137,9 @@ def plan_json(
         "formats": production.brief.formats,
         "finishing": production.finishing.model_dump(mode="json"),
         "takes_per_shot": takes,
-        "estimated_cost_usd": round(total_cost + voiceover_usd, 4),
+        "estimated_cost_usd": round(total_cost + audio_usd, 4),
         "estimated_seconds": round(total_time, 1),
-        "voiceover_usd": voiceover_usd,
+        "audio_usd": audio_usd,
         "scenes": scenes,
     }
 
@@ -369,10 +367,10 @@ def plan_cmd(
     services = _services()
     try:
         production = _plan(brief, services, _parse_overrides(provider or []))
-        from tools.production import estimate_voiceover
+        from tools.production import estimate_audio
 
-        voice = estimate_voiceover(production, services.settings)
-        data = plan_json(production, takes_wanted(takes, services), voice)
+        audio = estimate_audio(production, services.settings).cost_usd
+        data = plan_json(production, takes_wanted(takes, services), audio)
     finally:
         services.store.close()
     if as_json:

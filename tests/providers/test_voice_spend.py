@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage
 from memory.briefs import parse_brief
 from memory.models import Finishing, Production
 from memory.store import ProjectStore
-from tools.post.finishing import FinishingRun, quote_voice, voice_key, voice_price
+from tools.post.finishing import FinishingRun, quote_audio, voice_key, voice_price
 from tools.providers.base import ProviderError
 from tools.providers.sandbox import Sandbox
 from tools.providers.sandbox.core import Fault
@@ -56,14 +56,16 @@ def test_paid_voice_is_priced_charged_once_and_reused(
 ) -> None:
     store, pid = ledger
     work = tmp_path / "work"
-    quote = quote_voice(Finishing(voiceover=TEXT), sandbox_settings, work)
+    quote = quote_audio(
+        Finishing(voiceover=TEXT), sandbox_settings, work, duration_s=2, music_file=False
+    )
     price = voice_price("openai", TEXT)
-    assert (quote.engine, quote.cost_usd) == ("openai", price) and price > 0
+    assert (quote.parts, quote.cost_usd) == ({"voice (openai)": price}, price) and price > 0
 
     first = _run(sandbox_settings, store, pid, work)
     spoken = asyncio.run(first.voice())
     assert spoken is not None and spoken.stat().st_size > 0 and first.voice_engine == "openai"
-    assert f"${price:.4f} for {len(TEXT)} characters" in first.notes[0]
+    assert first.notes[0].startswith(f"voice-over spoken by openai (${price:.4f})")
     (entry,) = store.spend(pid)
     assert (entry.kind, entry.amount_usd, entry.provider) == ("submit", price, "openai")
     assert entry.job_id == f"voice-{voice_key('openai', TEXT)}"
@@ -73,7 +75,10 @@ def test_paid_voice_is_priced_charged_once_and_reused(
     assert asyncio.run(again.voice()) == spoken
     assert "(reused)" in again.notes[0]
     assert len(store.spend(pid)) == 1 and sandbox.state.submissions["openai"] == 1
-    assert quote_voice(Finishing(voiceover=TEXT), sandbox_settings, work).cost_usd == 0
+    again_quote = quote_audio(
+        Finishing(voiceover=TEXT), sandbox_settings, work, duration_s=2, music_file=False
+    )
+    assert again_quote.cost_usd == 0
 
 
 def test_a_refused_request_is_refunded_and_the_next_voice_is_charged(
@@ -196,3 +201,97 @@ def test_chat_export_with_a_paid_voice_waits_for_approval(
 
     asyncio.run(chat())
     assert sandbox.state.submissions["openai"] == 0
+
+
+def test_generated_music_and_ambience_are_bought_once(
+    sandbox: Sandbox, sandbox_settings: Settings, ledger: tuple[ProjectStore, str], tmp_path: Path
+) -> None:
+    store, pid = ledger
+    look = Finishing(music_prompt="slow hopeful piano", ambience="rain on a tin roof")
+    work = tmp_path / "work"
+
+    def finishing() -> FinishingRun:
+        return FinishingRun(
+            look, work, sandbox_settings, lambda *_: None, store=store, project_id=pid
+        )
+
+    quote = quote_audio(look, sandbox_settings, work, duration_s=40, music_file=False)
+    assert quote.parts == {"music (elevenlabs)": 0.6667, "ambience (elevenlabs)": 0.3}
+    first = finishing()
+    music = asyncio.run(first.music(40, music_file=False))
+    ambience = asyncio.run(first.ambience(40))
+    assert music is not None and ambience is not None and music != ambience
+    assert music.stat().st_size > 0 and ambience.stat().st_size > 0
+    assert [(e.kind, e.amount_usd) for e in store.spend(pid)] == [
+        ("submit", 0.6667),
+        ("submit", 0.3),  # ambience is made 30 s long and looped under the 40 s cut
+    ]
+    again = finishing()
+    assert asyncio.run(again.music(40, music_file=False)) == music
+    assert asyncio.run(again.ambience(40)) == ambience
+    assert len(store.spend(pid)) == 2 and sandbox.state.submissions["elevenlabs"] == 2
+    assert all("(reused)" in note for note in again.notes)
+    # the brief's own music file wins over a prompt, and that is said
+    told = finishing()
+    assert asyncio.run(told.music(40, music_file=True)) is None
+    assert "music file plays" in told.notes[0]
+
+
+def test_without_a_key_there_is_no_generated_sound_and_it_is_said(tmp_path: Path) -> None:
+    look = Finishing(music_prompt="slow hopeful piano", ambience="rain on a tin roof")
+    run = FinishingRun(look, tmp_path / "work", Settings(data_dir=tmp_path), lambda *_: None)
+    assert asyncio.run(run.music(12, music_file=False)) is None
+    assert asyncio.run(run.ambience(12)) is None
+    assert run.notes == [
+        "no generated music: ELEVENLABS_API_KEY is not set; the synthesized bed plays instead "
+        "(the words are kept for later)",
+        "no generated ambience: ELEVENLABS_API_KEY is not set; the cut has no added ambience "
+        "(the words are kept for later)",
+    ]
+    quote = quote_audio(
+        look, Settings(data_dir=tmp_path), tmp_path, duration_s=12, music_file=False
+    )
+    assert quote.cost_usd == 0
+
+
+@pytest.mark.ffmpeg
+def test_an_approved_export_buys_the_ambience_and_mixes_it(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.runtime import ChatRuntime
+    from tests.fakes.scripted import ScriptedChatModel, call
+    from tools.post.probe import probe
+
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "sandbox-key")
+    url = sandbox.base_urls()["REELFORGE_ELEVENLABS_BASE_URL"]
+    monkeypatch.setenv("REELFORGE_ELEVENLABS_BASE_URL", url)
+    settings = Settings(data_dir=tmp_path / "data", model="offline")
+    brief = {k: v for k, v in BRIEF.model_dump(mode="json").items() if v}
+    model = ScriptedChatModel(
+        script=[
+            call("update_brief", **brief),
+            call("plan_production"),
+            call("generate_takes", takes=1),
+            call("finish_options", ambience="rain on a tin roof"),
+            call("export_video"),
+            AIMessage("Exported with rain."),
+        ]
+    )
+
+    async def chat() -> None:
+        async with ChatRuntime.open(settings, model=model) as rt:
+            turn = await rt.send("t", "make it, with rain")
+            assert turn.approval is not None and turn.approval.tool == "export_video"
+            assert turn.approval.price_usd == pytest.approx(0.02)  # 2 s of ambience
+            done = await rt.decide("t", "approve")
+            assert done.replies == ["Exported with rain."]
+            studio = rt.studio("t")
+            project = studio.project()
+            assert project is not None
+            store = studio.services.store
+            assert [e.kind for e in store.spend(project.id)] == ["approval", "submit"]
+            (revision,) = store.revisions(project.id)
+            assert probe(revision.production.exports[0]).has_audio
+
+    asyncio.run(chat())
+    assert sandbox.state.submissions["elevenlabs"] == 1

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from memory.models import EXPORT_SIZES, Finishing, Shot, SpendEntry, stable_hash
 from memory.store import ProjectStore
@@ -46,10 +46,18 @@ SUBTITLE_SIZES: dict[str, int] = {"9:16": 11, "16:9": 18, "1:1": 14}
 MAX_CUE_CHARS = 84
 
 
+StemKind = Literal["voice", "music", "ambience"]
+
 TTS_USD_PER_1K_CHARS: dict[str, float] = {"openai": 0.015, "elevenlabs": 0.30, "espeak-ng": 0.0}
 """What one voice-over costs per 1,000 characters of narration. OpenAI: tts-1 is $15 per 1M
 characters and gpt-4o-mini-tts about $0.015/min (providers.md, both marked uncertain there).
 ElevenLabs bills credits per character by plan; $0.30 is a ceiling above the paid plans' rate."""
+MUSIC_USD_PER_MINUTE = 1.00
+"""ElevenLabs music, a ceiling: credit prices vary by plan and are not documented for the API."""
+SFX_USD_PER_SECOND = 0.01
+"""ElevenLabs sound generation (ambience, effects), a ceiling for the same reason."""
+SFX_MAX_S = 30.0
+"""The longest sound ElevenLabs generates; a longer cut loops it (asked for as a loop)."""
 
 
 def voice_engines(settings: Settings) -> list[str]:
@@ -62,42 +70,91 @@ def voice_engines(settings: Settings) -> list[str]:
     return [*engines, "espeak-ng"]
 
 
-def voice_key(engine: str, text: str) -> str:
-    return stable_hash([CACHE_VERSION, engine, text])
+def stem_engines(kind: StemKind, settings: Settings) -> list[str]:
+    """Who may make a stem, in the order they are tried (music and ambience: ElevenLabs only)."""
+    if kind == "voice":
+        return voice_engines(settings)
+    return ["elevenlabs"] if settings.elevenlabs_api_key is not None else []
 
 
-def voice_path(work_dir: Path, engine: str, text: str) -> Path:
+def stem_seconds(kind: StemKind, duration_s: float) -> float:
+    """How long a generated stem is asked to be for a cut of `duration_s` (0 for a voice)."""
+    if kind == "voice":
+        return 0.0
+    if kind == "music":
+        return round(min(600.0, max(3.0, duration_s)), 2)
+    return round(min(SFX_MAX_S, max(0.5, duration_s)), 2)
+
+
+def stem_key(kind: StemKind, engine: str, text: str, seconds: float = 0.0) -> str:
+    if kind == "voice":
+        return stable_hash([CACHE_VERSION, engine, text])
+    return stable_hash([CACHE_VERSION, kind, engine, text, seconds])
+
+
+def stem_path(work_dir: Path, kind: StemKind, engine: str, text: str, seconds: float = 0.0) -> Path:
     ext = "wav" if engine == "espeak-ng" else "mp3"
-    return work_dir / f"voice-{voice_key(engine, text)}.{ext}"
+    return work_dir / f"{kind}-{stem_key(kind, engine, text, seconds)}.{ext}"
 
 
-def _pending(voice: Path) -> Path:
-    """Marks a paid request sent whose answer has not been written (a crash or a timeout)."""
-    return voice.with_name(f"{voice.name}.pending")
+def stem_price(kind: StemKind, engine: str, text: str, seconds: float = 0.0) -> float:
+    if kind == "voice":
+        return round(TTS_USD_PER_1K_CHARS[engine] * len(text) / 1000, 4)
+    if kind == "music":
+        return round(MUSIC_USD_PER_MINUTE * seconds / 60, 4)
+    return round(SFX_USD_PER_SECOND * seconds, 4)
+
+
+def voice_key(engine: str, text: str) -> str:
+    return stem_key("voice", engine, text)
 
 
 def voice_price(engine: str, text: str) -> float:
-    return round(TTS_USD_PER_1K_CHARS[engine] * len(text) / 1000, 4)
+    return stem_price("voice", engine, text)
+
+
+def _pending(stem: Path) -> Path:
+    """Marks a paid request sent whose answer has not been written (a crash or a timeout)."""
+    return stem.with_name(f"{stem.name}.pending")
+
+
+def wanted_stems(look: Finishing, *, music_file: bool) -> dict[StemKind, str]:
+    """The generated sound the finishing asks for: a voice-over, music (unless the brief gives
+    a music file) and ambience, each by its text."""
+    wanted: dict[StemKind, str] = {}
+    if look.voiceover:
+        wanted["voice"] = look.voiceover
+    if look.music_prompt and not music_file:
+        wanted["music"] = look.music_prompt
+    if look.ambience:
+        wanted["ambience"] = look.ambience
+    return wanted
 
 
 @dataclass(frozen=True)
-class VoiceQuote:
-    """What speaking the narration at the next export costs: nothing when there is none, it
-    was spoken before with the same text, or only the offline voice is available."""
+class AudioQuote:
+    """What the generated sound of the next export costs: nothing for what was made before
+    with the same words, what only the offline voice can make, or what no engine can."""
 
-    engine: str | None
     cost_usd: float
-    cached: bool = False
+    parts: dict[str, float]
 
 
-def quote_voice(look: Finishing, settings: Settings, work_dir: Path) -> VoiceQuote:
-    text = look.voiceover
-    if not text:
-        return VoiceQuote(None, 0.0)
-    engine = voice_engines(settings)[0]
-    if voice_path(work_dir, engine, text).exists():
-        return VoiceQuote(engine, 0.0, cached=True)
-    return VoiceQuote(engine, voice_price(engine, text))
+def quote_audio(
+    look: Finishing, settings: Settings, work_dir: Path, *, duration_s: float, music_file: bool
+) -> AudioQuote:
+    parts: dict[str, float] = {}
+    for kind, text in wanted_stems(look, music_file=music_file).items():
+        engines = stem_engines(kind, settings)
+        if not engines:
+            continue
+        seconds = stem_seconds(kind, duration_s)
+        if stem_path(work_dir, kind, engines[0], text, seconds).exists():
+            continue
+        price = stem_price(kind, engines[0], text, seconds)
+        if price:
+            parts[f"{kind} ({engines[0]})"] = price
+    return AudioQuote(round(sum(parts.values()), 4), parts)
 
 
 def fingerprint(path: Path) -> list[Any]:
@@ -253,84 +310,124 @@ class FinishingRun:
 
     async def voice(self) -> Path | None:
         """The narration spoken: OpenAI TTS, else ElevenLabs, else espeak-ng, else none (and a
-        note saying so: never silence pretending to be a voice-over).
-
-        A paid voice is held to the budget and written to the spend ledger before it is asked
-        for; a request whose outcome is unknown (a timeout) keeps its charge and is not sent
-        again for the same text."""
+        note saying so: never silence pretending to be a voice-over)."""
         text = self.look.voiceover
         if not text:
             return None
+        made = await self._stem("voice", text, 0.0)
+        if made is not None:
+            self.voice_file, self.voice_engine = made
+            return made[0]
+        return None
+
+    async def music(self, duration_s: float, *, music_file: bool) -> Path | None:
+        """Music generated from the finishing's `music_prompt` (ElevenLabs) unless the brief
+        gives a music file; without an engine, the synthesized bed plays and a note says so."""
+        text = self.look.music_prompt
+        if not text or music_file:
+            if text:
+                self.notes.append("music: the brief's music file plays; music_prompt is unused")
+            return None
+        made = await self._stem("music", text, stem_seconds("music", duration_s))
+        return made[0] if made else None
+
+    async def ambience(self, duration_s: float) -> Path | None:
+        """Ambience and effects generated from the finishing's `ambience` words (ElevenLabs
+        sound generation, looped under a long cut); without an engine, none and a note."""
+        text = self.look.ambience
+        if not text:
+            return None
+        made = await self._stem("ambience", text, stem_seconds("ambience", duration_s))
+        return made[0] if made else None
+
+    async def _stem(self, kind: StemKind, text: str, seconds: float) -> tuple[Path, str] | None:
+        """Make (or reuse) one generated stem with the first engine that can.
+
+        A paid stem is held to the budget and written to the spend ledger before it is asked
+        for; a request whose outcome is unknown (a timeout, a crash) keeps its charge and is
+        not sent again for the same words."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        label = {"voice": "voice-over", "music": "music", "ambience": "ambience"}[kind]
         problems: list[str] = []
-        for engine in voice_engines(self.settings):
-            dest = voice_path(self.work_dir, engine, text)
+        for engine in stem_engines(kind, self.settings):
+            dest = stem_path(self.work_dir, kind, engine, text, seconds)
             reused = dest.exists()
             if not reused:
-                refusal = await asyncio.to_thread(self._refusal, engine, text)
+                refusal = await asyncio.to_thread(self._refusal, kind, engine, text, seconds)
                 if refusal:
                     problems.append(f"{engine}: {refusal}")
                     continue
                 try:
-                    await self._paid(engine, text, dest)
+                    await self._paid(kind, engine, text, seconds, dest)
                 except (ProviderError, VoiceOverUnavailable, ops.PostError) as exc:
                     problems.append(f"{engine}: {exc}")
-                    log.warning("voice-over with %s failed: %s", engine, exc)
+                    log.warning("%s with %s failed: %s", label, engine, exc)
                     continue
-            self.step("voiceover", 1.0)
-            self.voice_file, self.voice_engine = dest, engine
-            cost = "" if reused else self._cost_words(engine, text)
-            self.notes.append(
-                f"voice-over spoken by {engine}"
-                + (" (reused)" if reused else cost)
-                + "; the music ducks under it"
-            )
+            self.step("voiceover" if kind == "voice" else kind, 1.0)
+            price = stem_price(kind, engine, text, seconds)
+            cost = f" (${price:.4f})" if price and not reused else ""
+            what = {
+                "voice": f"voice-over spoken by {engine}",
+                "music": f"music generated by {engine} ({seconds:g}s)",
+                "ambience": f"ambience generated by {engine}",
+            }[kind]
+            after = "; the music ducks under it" if kind == "voice" else ""
+            self.notes.append(what + (" (reused)" if reused else cost) + after)
             for problem in problems:
-                self.notes.append(f"(voice-over fell back past {problem})")
-            return dest
-        tried = "no OPENAI_API_KEY or ELEVENLABS_API_KEY is set and espeak-ng is not installed"
-        if len(problems) > 1 or not problems[0].startswith("espeak-ng: no voice-over"):
-            tried = "; ".join(problems)
-        log.warning("no voice-over: %s", tried)
-        self.notes.append(
-            f"no voice-over: {tried}. The cut has no voice (music and the takes' own sound); "
-            "the narration text is kept and "
-            "will be spoken once a voice is available (set OPENAI_API_KEY or ELEVENLABS_API_KEY, "
-            "or apt install espeak-ng)"
-        )
+                self.notes.append(f"({label} fell back past {problem})")
+            return dest, engine
+        self._none_note(kind, problems)
         return None
 
-    @staticmethod
-    def _cost_words(engine: str, text: str) -> str:
-        price = voice_price(engine, text)
-        return f" (${price:.4f} for {len(text)} characters)" if price else ""
+    def _none_note(self, kind: StemKind, problems: list[str]) -> None:
+        if kind == "voice":
+            tried = "no OPENAI_API_KEY or ELEVENLABS_API_KEY is set and espeak-ng is not installed"
+            if len(problems) > 1 or not problems[0].startswith("espeak-ng: no voice-over"):
+                tried = "; ".join(problems)
+            note = (
+                f"no voice-over: {tried}. The cut has no voice (music and the takes' own "
+                "sound); the narration text is kept and will be spoken once a voice is "
+                "available (set OPENAI_API_KEY or ELEVENLABS_API_KEY, or apt install espeak-ng)"
+            )
+        else:
+            why = "; ".join(problems) or "ELEVENLABS_API_KEY is not set"
+            instead = (
+                "the synthesized bed plays instead"
+                if kind == "music"
+                else "the cut has no added ambience"
+            )
+            note = f"no generated {kind}: {why}; {instead} (the words are kept for later)"
+        log.warning("%s", note)
+        self.notes.append(note)
 
     def _ledger(self) -> tuple[ProjectStore, str] | None:
         if self.store is None or self.project_id is None:
             return None
         return self.store, self.project_id
 
-    def _refusal(self, engine: str, text: str) -> str | None:
-        """Why a paid voice must not be asked for now (over budget, or sent before with an
+    def _refusal(self, kind: StemKind, engine: str, text: str, seconds: float) -> str | None:
+        """Why a paid stem must not be asked for now (over budget, or sent before with an
         unknown outcome), or None."""
-        price = voice_price(engine, text)
+        price = stem_price(kind, engine, text, seconds)
         ledger = self._ledger()
         if not price or ledger is None:
             return None
-        if _pending(voice_path(self.work_dir, engine, text)).exists():
+        if _pending(stem_path(self.work_dir, kind, engine, text, seconds)).exists():
             return (
-                "this narration was sent before and its result never came back (it may have "
-                "been charged); it is not sent again. Change the text to ask for a new one"
+                "this was sent before and its result never came back (it may have been "
+                "charged); it is not sent again. Change the words to ask for a new one"
             )
         store, project_id = ledger
         return budget_problem(self.settings.budget_usd, store.total_spend(project_id), price)
 
-    async def _paid(self, engine: str, text: str, dest: Path) -> None:
-        """Speak `text`, with its charge in the ledger first and released if it surely failed."""
-        price = voice_price(engine, text)
+    async def _paid(
+        self, kind: StemKind, engine: str, text: str, seconds: float, dest: Path
+    ) -> None:
+        """Make the stem, with its charge in the ledger first and released if it surely failed."""
+        price = stem_price(kind, engine, text, seconds)
         ledger = self._ledger()
         if not price or ledger is None:
-            await self._speak(engine, text, dest)
+            await self._make(kind, engine, text, seconds, dest)
             return
         store, project_id = ledger
         entry = SpendEntry(
@@ -338,14 +435,14 @@ class FinishingRun:
             kind="submit",
             amount_usd=price,
             provider=engine,
-            job_id=f"voice-{voice_key(engine, text)}",
-            note=f"voice-over, {len(text)} characters",
+            job_id=f"{kind}-{stem_key(kind, engine, text, seconds)}",
+            note=f"{kind}, {len(text)} characters" + (f", {seconds:g}s" if seconds else ""),
         )
         pending = _pending(dest)
         pending.write_text(entry.model_dump_json())  # until the answer is in, the outcome is open
         await asyncio.to_thread(store.record_spend, entry)
         try:
-            await self._speak(engine, text, dest)
+            await self._make(kind, engine, text, seconds, dest)
         except ProviderError as exc:
             if exc.kind != "timeout":  # a timeout may have been charged: keep it open
                 refund = entry.model_copy(update={"kind": "refund", "note": f"failed: {exc}"})
@@ -353,6 +450,23 @@ class FinishingRun:
                 pending.unlink(missing_ok=True)
             raise
         pending.unlink(missing_ok=True)
+
+    async def _make(
+        self, kind: StemKind, engine: str, text: str, seconds: float, dest: Path
+    ) -> None:
+        if kind == "voice":
+            await self._speak(engine, text, dest)
+            return
+        from tools.providers.elevenlabs import ElevenLabs
+
+        eleven = ElevenLabs(self.settings)
+        try:
+            if kind == "music":
+                await eleven.music(text, dest, length_s=seconds)
+            else:
+                await eleven.sound_effect(text, dest, duration_s=seconds, loop=True)
+        finally:
+            await eleven.aclose()
 
     async def _speak(self, engine: str, text: str, dest: Path) -> None:
         if engine == "openai":
