@@ -471,3 +471,9 @@ def test_parse_ebur128_summary() -> None:
     Peak:       -1.9 dBFS
 """
     assert b.parse_ebur128_summary(stderr) == {"I": -14.1, "LRA": 2.5, "true_peak": -1.9}
+
+
+def test_a_zero_loudness_range_is_not_read_as_unmeasured() -> None:
+    steady = {**b.parse_loudnorm_json(LOUDNORM_STDERR), "input_lra": "0.00"}
+    graph = b.loudnorm_apply(AUDIO, Path("/w/out.wav"), steady)[4]
+    assert "measured_LRA=0.01" in graph and "linear=true" in graph

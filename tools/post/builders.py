@@ -379,7 +379,9 @@ def audio_bed_music(music: Path, out_wav: Path, *, duration_s: float) -> list[st
 _MEASURED_RANGES = {
     "input_i": ("measured_I", -99.0, 0.0),
     "input_tp": ("measured_TP", -99.0, 99.0),
-    "input_lra": ("measured_LRA", 0.0, 99.0),
+    # loudnorm reads measured_LRA=0 as "not measured" and silently goes dynamic; short or
+    # perfectly steady sound measures 0, and the range does not change a linear gain
+    "input_lra": ("measured_LRA", 0.01, 99.0),
     "input_thresh": ("measured_thresh", -99.0, 0.0),
 }
 
