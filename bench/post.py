@@ -4,7 +4,7 @@ directly (target <= 1.1x), and the whole finishing chain on the three-scene exam
     .venv/bin/python bench/post.py            # writes bench/results/post.json
 
 Each step runs with REELFORGE_FFMPEG_LOG set, so the exact commands it ran are replayed
-directly for the comparison. BENCH_REPEATS (default 3) runs per measure; medians are kept.
+directly for the comparison. BENCH_REPEATS (default 5) runs per measure; medians are kept.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from tools.post.runner import run  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "rooftop-sunset.yaml"
 RESULTS = ROOT / "bench" / "results" / "post.json"
-REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 TARGET = 1.1
 
 

@@ -157,14 +157,12 @@ def bench_exports() -> dict[str, object]:
 def _normalised_audio(log: Path) -> Path:
     """The audio file the logged export command used (the loudness-normalised mix)."""
     entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    tags = ("-9x16.", "-16x9.", "-1x1.")
-    export = [
-        e
-        for e in entries
-        if e["argv"].count("-i") >= 2 and any(t in a for a in e["argv"] for t in tags)
-    ][-1]
-    inputs = [export["argv"][i + 1] for i, a in enumerate(export["argv"]) if a == "-i"]
-    return Path(re.sub(r"^file:", "", inputs[1]).replace(".part.", "."))
+    for entry in reversed(entries):
+        argv = entry["argv"]
+        inputs = [re.sub(r"^file:", "", argv[i + 1]) for i, a in enumerate(argv) if a == "-i"]
+        if len(inputs) == 2 and "/master-" in inputs[0] and "/audio-" in inputs[1]:
+            return Path(inputs[1])
+    raise RuntimeError("the make logged no export command")
 
 
 def bench_cold_start() -> dict[str, object]:
