@@ -314,9 +314,8 @@ async def assemble_and_export(
     clips = await finishing.clips(clips)
     await finishing.voice()
     duration = sum(shot.duration for shot in production.shots())
-    music = production.brief.music or await finishing.music(
-        duration, music_file=production.brief.music is not None
-    )
+    generated = await finishing.music(duration, music_file=production.brief.music is not None)
+    music = production.brief.music or generated
     ambience = await finishing.ambience(duration)
     segments = segments_from_shots(production.shots())
     delivery = delivery_plan(production.brief.platform, production.brief.formats)
