@@ -13,6 +13,7 @@ from langchain_core.messages import AIMessage
 from memory.briefs import parse_brief
 from memory.models import Finishing, Production
 from memory.store import ProjectStore
+from tests.fakes.scripted import ScriptedChatModel, call
 from tools.post.finishing import FinishingRun, quote_audio, voice_key, voice_price
 from tools.providers.base import ProviderError
 from tools.providers.sandbox import Sandbox
@@ -41,6 +42,21 @@ def _run(settings: Settings, store: ProjectStore, project_id: str, work: Path) -
         lambda _name, _fraction: None,
         store=store,
         project_id=project_id,
+    )
+
+
+def _export_with(*, then: str, **finishing: str) -> ScriptedChatModel:
+    """A chat that plans the brief, renders one free take, sets `finishing` and exports."""
+    brief = {k: v for k, v in BRIEF.model_dump(mode="json").items() if v}
+    return ScriptedChatModel(
+        script=[
+            call("update_brief", **brief),
+            call("plan_production"),
+            call("generate_takes", takes=1),
+            call("finish_options", **finishing),
+            call("export_video"),
+            AIMessage(then),
+        ]
     )
 
 
@@ -166,7 +182,6 @@ def test_chat_export_with_a_paid_voice_waits_for_approval(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from agent.runtime import ChatRuntime
-    from tests.fakes.scripted import ScriptedChatModel, call
 
     # only the voice is paid: the video stays on the free animatic
     monkeypatch.setenv("OPENAI_API_KEY", "sandbox-key")
@@ -174,16 +189,7 @@ def test_chat_export_with_a_paid_voice_waits_for_approval(
         "REELFORGE_OPENAI_BASE_URL", sandbox.base_urls()["REELFORGE_OPENAI_BASE_URL"]
     )
     settings = Settings(data_dir=tmp_path / "data", model="offline")
-    model = ScriptedChatModel(
-        script=[
-            call("update_brief", **{k: v for k, v in BRIEF.model_dump(mode="json").items() if v}),
-            call("plan_production"),
-            call("generate_takes", takes=1),
-            call("finish_options", voiceover=TEXT),
-            call("export_video"),
-            AIMessage("Fine, no export."),
-        ]
-    )
+    model = _export_with(voiceover=TEXT, then="Fine, no export.")
 
     async def chat() -> None:
         async with ChatRuntime.open(settings, model=model) as rt:
@@ -259,24 +265,13 @@ def test_an_approved_export_buys_the_ambience_and_mixes_it(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from agent.runtime import ChatRuntime
-    from tests.fakes.scripted import ScriptedChatModel, call
     from tools.post.probe import probe
 
     monkeypatch.setenv("ELEVENLABS_API_KEY", "sandbox-key")
     url = sandbox.base_urls()["REELFORGE_ELEVENLABS_BASE_URL"]
     monkeypatch.setenv("REELFORGE_ELEVENLABS_BASE_URL", url)
     settings = Settings(data_dir=tmp_path / "data", model="offline")
-    brief = {k: v for k, v in BRIEF.model_dump(mode="json").items() if v}
-    model = ScriptedChatModel(
-        script=[
-            call("update_brief", **brief),
-            call("plan_production"),
-            call("generate_takes", takes=1),
-            call("finish_options", ambience="rain on a tin roof"),
-            call("export_video"),
-            AIMessage("Exported with rain."),
-        ]
-    )
+    model = _export_with(ambience="rain on a tin roof", then="Exported with rain.")
 
     async def chat() -> None:
         async with ChatRuntime.open(settings, model=model) as rt:
