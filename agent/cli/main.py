@@ -9,14 +9,17 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 if TYPE_CHECKING:
-    from memory.models import Brief, Production
+    from memory.models import Brief, Production, Revision
     from tools.production import Services
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="reelforge",
@@ -398,9 +401,7 @@ def make_cmd(
     """The whole pipeline: plan, takes, pick, assemble, audio, export every format, finished
     as the brief's finishing: and the finishing options say."""
     from agent.cli.progress import RichReporter
-    from tools.post.runner import FFmpegError, FFmpegNotFound
-    from tools.production import ProductionError, make
-    from tools.spend import BudgetExceeded
+    from tools.production import make
 
     brief = with_finishing(
         _load_brief(brief_path),
@@ -439,19 +440,39 @@ def make_cmd(
             finally:
                 await services.aclose()
 
+    project, revision, spend = run_pipeline(go)
+    print_run(project.id, revision, spend, as_json=as_json)
+
+
+def run_pipeline(go: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a make or resume: over budget is a usage error (exit 2), a failed step exit 1."""
+    from tools.post.runner import FFmpegError, FFmpegNotFound
+    from tools.production import ProductionError
+    from tools.spend import BudgetExceeded
+
     try:
-        project, revision, spend = asyncio.run(go())
+        return asyncio.run(go())
     except BudgetExceeded as exc:
         fail(str(exc))
     except (ProductionError, FFmpegError, FFmpegNotFound) as exc:
         fail(str(exc) if _debug() else str(exc).splitlines()[0], EXIT_FAILED)
+
+
+def print_run(project_id: str, revision: Revision, spend: float, *, as_json: bool) -> None:
+    """The summary of a finished run: JSON on stdout, or a line and the export paths."""
     exports = [str(p) for p in revision.production.exports]
     if as_json:
-        typer.echo(json.dumps({"project_id": project.id, "exports": exports, "spend_usd": spend}))
-    else:
-        typer.echo(f"project {project.id} (revision {revision.number}), spent ${spend:.2f}")
-        for path in exports:
-            typer.echo(path)
+        summary = {
+            "project_id": project_id,
+            "revision": revision.number,
+            "exports": exports,
+            "spend_usd": spend,
+        }
+        typer.echo(json.dumps(summary))
+        return
+    typer.echo(f"project {project_id} (revision {revision.number}), spent ${spend:.2f}")
+    for path in exports:
+        typer.echo(path)
 
 
 @app.command("projects")

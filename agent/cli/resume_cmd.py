@@ -7,8 +7,6 @@ exported and committed as `reelforge make` would have done.
 
 from __future__ import annotations
 
-import asyncio
-import json
 from typing import Annotated, Any
 
 import typer
@@ -34,12 +32,10 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     ) -> None:
         """Finish an interrupted `reelforge make`: poll in-flight jobs, never resubmit them."""
-        from agent.cli.main import EXIT_FAILED, _debug, _services, fail, report_run
+        from agent.cli.main import _services, fail, print_run, report_run, run_pipeline
         from agent.cli.progress import RichReporter
         from memory.store import ProjectNotFound
-        from tools.post.runner import FFmpegError, FFmpegNotFound
-        from tools.production import ProductionError, finish, run_spec
-        from tools.spend import BudgetExceeded
+        from tools.production import finish, run_spec
 
         services = _services()
         store = services.store
@@ -83,25 +79,5 @@ def register(app: typer.Typer) -> None:
                     await services.aclose()
 
         typer.echo(f"resuming {project.id}", err=True)
-        try:
-            revision, spend = asyncio.run(go())
-        except BudgetExceeded as exc:
-            fail(str(exc))
-        except (ProductionError, FFmpegError, FFmpegNotFound) as exc:
-            fail(str(exc) if _debug() else str(exc).splitlines()[0], EXIT_FAILED)
-        exports = [str(p) for p in revision.production.exports]
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "project_id": project.id,
-                        "revision": revision.number,
-                        "exports": exports,
-                        "spend_usd": spend,
-                    }
-                )
-            )
-            return
-        typer.echo(f"project {project.id} (revision {revision.number}), spent ${spend:.2f}")
-        for path in exports:
-            typer.echo(path)
+        revision, spend = run_pipeline(go)
+        print_run(project.id, revision, spend, as_json=as_json)
