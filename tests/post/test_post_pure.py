@@ -336,3 +336,10 @@ def test_a_generated_title_plate_asks_for_no_lettering() -> None:
     assert "Golden Hour" not in plate and "no text" in plate
     card = build_prompt(components, "animatic", title="Golden Hour")
     assert 'the words "Golden Hour"' in card
+
+
+def test_subtitle_size_follows_the_frame_shape() -> None:
+    from tools.post.ops import subtitle_font_size
+
+    sizes = [subtitle_font_size(w, h) for w, h in ((1080, 1920), (1080, 1080), (1920, 1080))]
+    assert sizes == [11, 14, 18]  # vertical lines must fit 1080 px: the smallest

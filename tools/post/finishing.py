@@ -41,8 +41,6 @@ UHD_SIZES: dict[str, tuple[int, int]] = {
     "16:9": (3840, 2160),
     "1:1": (2160, 2160),
 }
-# libass script units (the frame is 288 high): smaller on narrow frames so lines fit.
-SUBTITLE_SIZES: dict[str, int] = {"9:16": 11, "16:9": 18, "1:1": 14}
 MAX_CUE_CHARS = 84
 
 
@@ -564,7 +562,14 @@ class FinishingRun:
             if cached.exists():
                 reused += 1
             elif libass:
-                await self._burn_one(path, cached, srt, SUBTITLE_SIZES[aspect], (i, len(exports)))
+                # libass sizes by the frame's shape (`ops.subtitle_font_size`) so lines fit
+                await ops.burn_subtitles(
+                    path,
+                    cached,
+                    srt,
+                    ffmpeg=self.ffmpeg,
+                    on_progress=self._report("subtitles", (i, len(exports))),
+                )
             else:
                 await ops.burn_text(
                     path,
@@ -578,18 +583,6 @@ class FinishingRun:
         self.notes.append(
             f"subtitles burned into {len(exports)} export(s) ({len(cues)} cue(s))"
             + (f", {reused} reused" if reused else "")
-        )
-
-    async def _burn_one(
-        self, src: Path, out: Path, srt: Path, font_size: int, share: tuple[int, int]
-    ) -> None:
-        duration = (await asyncio.to_thread(probe, src)).duration_s
-        await ops.produce(
-            out,
-            lambda tmp: p.burn_subtitles(src, tmp, srt, font_size=font_size),
-            ffmpeg=self.ffmpeg,
-            duration_s=duration,
-            on_progress=self._report("subtitles", share),
         )
 
     async def _uhd(
