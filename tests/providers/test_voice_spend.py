@@ -14,7 +14,7 @@ from memory.briefs import parse_brief
 from memory.models import Finishing, Production
 from memory.store import ProjectStore
 from tests.fakes.scripted import ScriptedChatModel, call
-from tools.post.finishing import FinishingRun, quote_audio, voice_key, voice_price
+from tools.post.finishing import FinishingRun, StemKind, quote_audio, voice_key, voice_price
 from tools.providers.base import ProviderError
 from tools.providers.sandbox import Sandbox
 from tools.providers.sandbox.core import Fault
@@ -120,14 +120,16 @@ def test_an_unsettled_request_is_not_sent_again(
 ) -> None:
     store, pid = ledger
     work = tmp_path / "work"
-    speak = FinishingRun._speak
+    make = FinishingRun._make
 
-    async def openai_times_out(self: FinishingRun, engine: str, text: str, dest: Path) -> None:
+    async def openai_times_out(
+        self: FinishingRun, kind: StemKind, engine: str, text: str, seconds: float, dest: Path
+    ) -> None:
         if engine == "openai":
             raise ProviderError("ReadTimeout on POST audio/speech", kind="timeout")
-        await speak(self, engine, text, dest)
+        await make(self, kind, engine, text, seconds, dest)
 
-    monkeypatch.setattr(FinishingRun, "_speak", openai_times_out)
+    monkeypatch.setattr(FinishingRun, "_make", openai_times_out)
     first = _run(sandbox_settings, store, pid, work)
     asyncio.run(first.voice())
     # the timed-out request may have been charged: its charge stays, nothing is refunded
@@ -135,7 +137,7 @@ def test_an_unsettled_request_is_not_sent_again(
         ("submit", "openai"),
         ("submit", "elevenlabs"),
     ]
-    monkeypatch.setattr(FinishingRun, "_speak", speak)
+    monkeypatch.setattr(FinishingRun, "_make", make)
     again = _run(sandbox_settings, store, pid, work)
     asyncio.run(again.voice())
     assert sandbox.state.submissions["openai"] == 0  # never sent again

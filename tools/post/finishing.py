@@ -452,21 +452,10 @@ class FinishingRun:
     async def _make(
         self, kind: StemKind, engine: str, text: str, seconds: float, dest: Path
     ) -> None:
-        if kind == "voice":
-            await self._speak(engine, text, dest)
+        """One request to the engine that makes this stem (espeak-ng runs here, offline)."""
+        if engine == "espeak-ng":
+            await ops.voice_over(text, dest)
             return
-        from tools.providers.elevenlabs import ElevenLabs
-
-        eleven = ElevenLabs(self.settings)
-        try:
-            if kind == "music":
-                await eleven.music(text, dest, length_s=seconds)
-            else:
-                await eleven.sound_effect(text, dest, duration_s=seconds, loop=True)
-        finally:
-            await eleven.aclose()
-
-    async def _speak(self, engine: str, text: str, dest: Path) -> None:
         if engine == "openai":
             from tools.providers.openai_media import OpenAIMedia
 
@@ -475,16 +464,19 @@ class FinishingRun:
                 await openai.speak(text, dest)
             finally:
                 await openai.aclose()
-        elif engine == "elevenlabs":
-            from tools.providers.elevenlabs import ElevenLabs
+            return
+        from tools.providers.elevenlabs import ElevenLabs
 
-            eleven = ElevenLabs(self.settings)
-            try:
+        eleven = ElevenLabs(self.settings)
+        try:
+            if kind == "voice":
                 await eleven.speak(text, dest)
-            finally:
-                await eleven.aclose()
-        else:
-            await ops.voice_over(text, dest)
+            elif kind == "music":
+                await eleven.music(text, dest, length_s=seconds)
+            else:
+                await eleven.sound_effect(text, dest, duration_s=seconds, loop=True)
+        finally:
+            await eleven.aclose()
 
     # -- after the cut ----------------------------------------------------------------------
 
