@@ -104,6 +104,11 @@ def estimate_fresh(
     return Estimate(round(cost, 4), round(seconds, 1))
 
 
+def work_dir_of(settings: Settings, project_id: str | None) -> Path:
+    """Where a project's cached finishing lives (stabilised takes, master, stems, exports)."""
+    return settings.media_dir / "work" / (project_id or "-")
+
+
 def estimate_audio(
     production: Production, settings: Settings, project_id: str | None = None
 ) -> AudioQuote:
@@ -112,11 +117,10 @@ def estimate_audio(
     can make."""
     from tools.post.finishing import quote_audio
 
-    work_dir = settings.media_dir / "work" / (project_id or "-")
     return quote_audio(
         production.finishing,
         settings,
-        work_dir,
+        work_dir_of(settings, project_id),
         duration_s=sum(s.duration for s in production.shots()),
         music_file=production.brief.music is not None,
     )
@@ -302,7 +306,7 @@ async def assemble_and_export(
         clips.append(ClipSpec(path=take.file, duration_s=shot.duration, transition=shot.transition))
     exports = export_paths(out_dir, project.slug, production.brief.formats)
     out_dir.mkdir(parents=True, exist_ok=True)
-    work_dir = services.settings.media_dir / "work" / project.id
+    work_dir = work_dir_of(services.settings, project.id)
     finishing = FinishingRun(
         production.finishing,
         work_dir,

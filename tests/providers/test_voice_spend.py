@@ -14,7 +14,7 @@ from memory.briefs import parse_brief
 from memory.models import Finishing, Production
 from memory.store import ProjectStore
 from tests.fakes.scripted import ScriptedChatModel, call
-from tools.post.finishing import FinishingRun, StemKind, quote_audio, voice_key, voice_price
+from tools.post.finishing import FinishingRun, StemKind, quote_audio, stem_key, stem_price
 from tools.providers.base import ProviderError
 from tools.providers.sandbox import Sandbox
 from tools.providers.sandbox.core import Fault
@@ -75,7 +75,7 @@ def test_paid_voice_is_priced_charged_once_and_reused(
     quote = quote_audio(
         Finishing(voiceover=TEXT), sandbox_settings, work, duration_s=2, music_file=False
     )
-    price = voice_price("openai", TEXT)
+    price = stem_price("voice", "openai", TEXT)
     assert (quote.parts, quote.cost_usd) == ({"voice (openai)": price}, price) and price > 0
 
     first = _run(sandbox_settings, store, pid, work)
@@ -84,7 +84,7 @@ def test_paid_voice_is_priced_charged_once_and_reused(
     assert first.notes[0].startswith(f"voice-over spoken by openai (${price:.4f})")
     (entry,) = store.spend(pid)
     assert (entry.kind, entry.amount_usd, entry.provider) == ("submit", price, "openai")
-    assert entry.job_id == f"voice-{voice_key('openai', TEXT)}"
+    assert entry.job_id == f"voice-{stem_key('voice', 'openai', TEXT)}"
     assert sandbox.state.submissions["openai"] == 1
 
     again = _run(sandbox_settings, store, pid, work)
@@ -107,7 +107,7 @@ def test_a_refused_request_is_refunded_and_the_next_voice_is_charged(
     assert run.voice_engine == "elevenlabs"
     kinds = [(e.kind, e.provider) for e in store.spend(pid)]
     assert kinds == [("submit", "openai"), ("refund", "openai"), ("submit", "elevenlabs")]
-    assert store.total_spend(pid) == pytest.approx(voice_price("elevenlabs", TEXT))
+    assert store.total_spend(pid) == pytest.approx(stem_price("voice", "elevenlabs", TEXT))
     assert any("fell back past openai" in note for note in run.notes)
 
 
@@ -197,7 +197,7 @@ def test_chat_export_with_a_paid_voice_waits_for_approval(
         async with ChatRuntime.open(settings, model=model) as rt:
             turn = await rt.send("t", "make it, with narration")
             assert turn.approval is not None and turn.approval.tool == "export_video"
-            assert turn.approval.price_usd == pytest.approx(voice_price("openai", TEXT))
+            assert turn.approval.price_usd == pytest.approx(stem_price("voice", "openai", TEXT))
             done = await rt.decide("t", "reject", message="no paid voice")
             assert done.replies == ["Fine, no export."]
             studio = rt.studio("t")

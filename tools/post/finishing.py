@@ -103,14 +103,6 @@ def stem_price(kind: StemKind, engine: str, text: str, seconds: float = 0.0) -> 
     return round(SFX_USD_PER_SECOND * seconds, 4)
 
 
-def voice_key(engine: str, text: str) -> str:
-    return stem_key("voice", engine, text)
-
-
-def voice_price(engine: str, text: str) -> float:
-    return stem_price("voice", engine, text)
-
-
 def _pending(stem: Path) -> Path:
     """Marks a paid request sent whose answer has not been written (a crash or a timeout)."""
     return stem.with_name(f"{stem.name}.pending")
