@@ -226,3 +226,26 @@ def test_probe_errors_are_clear(tmp_path: Path) -> None:
         probe(junk)
     with pytest.raises(ProbeError):
         moov_before_mdat(junk)
+
+
+def test_a_silent_music_file_is_a_clear_error(clip_specs: list[b.ClipSpec], tmp_path: Path) -> None:
+    from tools.post.finish import FinishError
+
+    music = tmp_path / "quiet.wav"
+    run(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "2", str(music)])
+    with pytest.raises(FinishError, match=r"the audio bed .* is silent"):
+        asyncio.run(
+            finish(
+                clip_specs[:1],
+                None,
+                work_dir=tmp_path / "work",
+                exports={"16:9": tmp_path / "x.mp4"},
+                master_aspect="16:9",
+                grade=Grade(),
+                mood="",
+                music=music,
+                seed=0,
+                keep_native_audio=False,  # the clips' own sine would make the mix audible
+            )
+        )
+    assert not (tmp_path / "x.mp4").exists()

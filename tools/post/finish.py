@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import os
 import shutil
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -32,8 +31,6 @@ log = logging.getLogger(__name__)
 StepProgress = Callable[[str, float], None]
 STEPS = ("master", "audio", "loudness", "export")
 _CACHE_VERSION = 1
-_GAIN_ROUNDS = 4
-_MAX_GAIN_DB = 40.0
 LOUDNESS_TOLERANCE_LU = 1.0
 MAX_TRUE_PEAK_DBTP = -1.0
 
@@ -153,25 +150,12 @@ async def _produce(
 async def _normalize(
     bed: Path, out: Path, *, ffmpeg: str | None
 ) -> tuple[Loudness, dict[str, str]]:
-    """Two-pass loudnorm; if one linear gain would break the peak limit, limit harder first.
-
-    Each extra round raises the gain before the limiter by what the limited audio still lacks,
-    so transient-heavy music converges on a linear pass (usually in one or two rounds).
-    """
-    measured = b.parse_loudnorm_json(await arun(b.loudnorm_measure(bed), ffmpeg=ffmpeg))
-    input_i = b.loudness_value(measured, "input_i")
-    if not math.isfinite(input_i) or input_i <= -70:
-        raise FinishError(f"the audio bed {bed.name} is silent ({measured['input_i']} LUFS)")
-    gain = 0.0
-    for _ in range(_GAIN_ROUNDS):
-        if b.linear_feasible(measured):
-            break
-        gain = round(
-            min(_MAX_GAIN_DB, gain + b.TARGET_I - b.loudness_value(measured, "input_i")), 2
-        )
-        measured = b.parse_loudnorm_json(
-            await arun(b.loudnorm_measure(bed, pre_gain_db=gain), ffmpeg=ffmpeg)
-        )
+    """Two-pass loudnorm; if one linear gain would break the peak limit, limit harder first
+    (`ops.linear_gain`)."""
+    try:
+        measured, gain, input_i = await ops.linear_gain(bed, ffmpeg=ffmpeg)
+    except ops.PostInputError as exc:
+        raise FinishError(f"the audio bed {exc}") from None
     applied = b.parse_loudnorm_json(
         await _produce(
             out,

@@ -10,7 +10,7 @@ import asyncio
 import math
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -400,6 +400,46 @@ async def meter(
     return summary["I"], summary["true_peak"]
 
 
+async def linear_gain(
+    audio: Path,
+    *,
+    max_ratio: float = b.TARGET_TP - b.TARGET_I,
+    ffmpeg: str | None = None,
+    duration_s: float | None = None,
+    progress_of: Callable[[int], Progress | None] | None = None,
+) -> tuple[dict[str, str], float, float]:
+    """Loudnorm pass 1, and the gain into the peak limiter that makes one linear pass possible.
+
+    One linear gain to -14 LUFS must leave the true peak at most `max_ratio` dB above the
+    loudness; while it would not, measure again pushing harder into the limiter (at most
+    _GAIN_ROUNDS more times), so transient-heavy sound converges on a linear pass. Returns the
+    last measurement, that pre-gain and the input's own loudness (LUFS); a silent input is a
+    PostInputError."""
+
+    def measure(gain: float, round_: int) -> Awaitable[str]:
+        progress = progress_of(round_) if progress_of else None
+        args = b.loudnorm_measure(audio, pre_gain_db=gain)
+        return arun(args, ffmpeg=ffmpeg, duration_s=duration_s, on_progress=progress)
+
+    def ratio(stats: dict[str, str]) -> float:
+        return b.loudness_value(stats, "input_tp") - b.loudness_value(stats, "input_i")
+
+    measured = b.parse_loudnorm_json(await measure(0.0, 0))
+    level = b.loudness_value(measured, "input_i")
+    if not math.isfinite(level) or level <= _SILENT_LUFS:
+        raise PostInputError(f"{audio.name} is silent ({measured['input_i']} LUFS)")
+    gain = 0.0
+    for round_ in range(1, _GAIN_ROUNDS + 1):
+        if b.linear_feasible(measured) and ratio(measured) <= max_ratio:
+            break
+        lacks = max(
+            b.TARGET_I - b.loudness_value(measured, "input_i"), ratio(measured) - max_ratio + 1.0
+        )
+        gain = round(min(_MAX_GAIN_DB, gain + lacks), 2)
+        measured = b.parse_loudnorm_json(await measure(gain, round_))
+    return measured, gain, level
+
+
 async def _level(
     audio: Path,
     out: Path,
@@ -429,28 +469,15 @@ async def _level(
     )
     if not math.isfinite(before[0]) or before[0] <= _SILENT_LUFS:
         raise PostInputError(f"{audio.name}: the sound is silent ({before[0]:g} LUFS)")
-    # One linear gain to -14 LUFS must leave the true peak `max_ratio` dB above the loudness;
-    # while it would not, push harder into the limiter (finish._normalize's rounds).
     max_ratio = min(b.TARGET_TP - b.TARGET_I, true_peak - TRUE_PEAK_MARGIN_DB - lufs)
     round_slot = slot / (_GAIN_ROUNDS + 1)
-
-    def ratio(stats: dict[str, str]) -> float:
-        return b.loudness_value(stats, "input_tp") - b.loudness_value(stats, "input_i")
-
-    gain = 0.0
-    measured = b.parse_loudnorm_json(await run_slot(b.loudnorm_measure(audio), slot, round_slot))
-    for round_ in range(1, _GAIN_ROUNDS + 1):
-        if b.linear_feasible(measured) and ratio(measured) <= max_ratio:
-            break
-        lacks = max(
-            b.TARGET_I - b.loudness_value(measured, "input_i"), ratio(measured) - max_ratio + 1.0
-        )
-        gain = round(min(_MAX_GAIN_DB, gain + lacks), 2)
-        measured = b.parse_loudnorm_json(
-            await run_slot(
-                b.loudnorm_measure(audio, pre_gain_db=gain), slot + round_ * round_slot, round_slot
-            )
-        )
+    measured, gain, _ = await linear_gain(
+        audio,
+        max_ratio=max_ratio,
+        ffmpeg=ffmpeg,
+        duration_s=duration_s,
+        progress_of=lambda round_: _share(on_progress, slot + round_ * round_slot, round_slot),
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".reelforge-level-", dir=out.parent) as scratch:
         levelled = Path(scratch) / "levelled.wav"
