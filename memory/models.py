@@ -163,9 +163,42 @@ class PromptComponents(Strict):
     realism: str = ""
     motion_detail: str = ""
     emotional_tone: str = ""
+    said: str = Field(
+        default="",
+        description="The person's own words for the shot, kept verbatim at the head of every "
+        "prompt built from these components (not one of the eight).",
+    )
+    left_open: list[str] = Field(
+        default_factory=list,
+        description="Components the person explicitly left open: reported missing, not filled.",
+    )
 
     def missing(self) -> list[str]:
-        return [name for name, value in self.model_dump().items() if not str(value).strip()]
+        return [name for name in COMPONENT_NAMES if not str(getattr(self, name)).strip()]
+
+
+COMPONENT_NAMES: tuple[str, ...] = (
+    "subject",
+    "environment",
+    "camera_movement",
+    "lighting",
+    "style",
+    "realism",
+    "motion_detail",
+    "emotional_tone",
+)
+
+
+class Variation(Strict):
+    """One take's design: take 0 is the framing as written, later takes another angle, camera
+    movement or light. `prompt` is the full prompt that take sends."""
+
+    index: int = Field(ge=0)
+    variation: str
+    prompt: str
+    camera_movement: str = ""
+    lighting: str = ""
+    emotional_tone: str = ""
 
 
 class Shot(Strict):
@@ -191,6 +224,12 @@ class Shot(Strict):
     subject_x: float = Field(default=0.5, ge=0, le=1)
     transition: Transition = "cut"
     """Into this shot from the one before; only a scene's first shot (not the film's) has one."""
+    design: str = Field(
+        default="", description="The shot's job in its scene: establishing, action, detail, ..."
+    )
+    variations: list[Variation] = Field(
+        default_factory=list, description="One per take, in take order (take 0 first)."
+    )
 
 
 class Scene(Strict):

@@ -30,7 +30,7 @@ def test_neon_prompt_states_all_eight_components() -> None:
     assert c.missing() == []
     assert c.subject == "a woman"
     assert "through neon Tokyo streets at night" in c.environment
-    assert c.camera_movement == "handheld camera, slow push-in"
+    assert c.camera_movement == "handheld camera motion, slow push-in"  # the words as written
     assert "neon" in c.lighting and c.realism == "photorealistic"
     assert "walking" in c.motion_detail and "rain" in c.motion_detail
 
@@ -173,7 +173,7 @@ def test_prompts_follow_each_dialect() -> None:
         emotional_tone="melancholic",
     )
     assert build_prompt(c, "runway").startswith("Slow push-in: A woman walking on a pier.")
-    assert build_prompt(c, "veo", dialogue="Wait").endswith('Dialogue: "Wait"')
+    assert build_prompt(c, "veo", dialogue="Wait").endswith('A woman says: "Wait"')  # Veo's guide
     assert build_prompt(c, "pika").startswith("cinematic, photorealistic style, a woman")
     assert (
         len(build_prompt(c.model_copy(update={"subject": "x" * 5000}), "kling", max_chars=100))

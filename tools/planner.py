@@ -1,45 +1,198 @@
 """The deterministic planner: a brief becomes scenes and shots with no LLM.
 
-This is the offline director's core. Scenes come from the brief (or from the story's sentences),
-durations fill the brief's length, each scene is cut into shots a provider can render, and every
-shot gets its eight prompt components, a routed provider and a prompt in that provider's dialect.
+This is the offline director's core. Scenes come from the brief, or from the story's beats (whole
+sentences, never cut inside a quote; a reply stays with the line it answers; a one-line idea
+becomes an establishing, action, detail and resolution scene). Durations fill the brief's length,
+each scene is cut into shots a provider can render with a distinct design per shot, and every
+shot gets its eight prompt components, a routed provider, a prompt in that provider's dialect and
+one full prompt per take (its variation plan).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from typing import Literal
 
-from memory.models import Aspect, Brief, Scene, SceneSpec, Shot
-from tools.prompting import build_prompt, extract_components, is_title_shot
+from memory.models import Aspect, Brief, Scene, SceneSpec, Shot, Variation
+from tools.prompting import (
+    build_prompt,
+    direct,
+    is_title_shot,
+    plan_variations,
+    read_scene,
+    split_action,
+    with_variation,
+)
 from tools.providers.registry import Registry, default_profile
 from tools.router import ShotNeeds, route
 
 MAX_SHOT_S = 10.0
+MAX_SPOKEN_SHOT_S = 8.0  # Veo renders 4, 6 or 8 s: a dialogue scene is cut to fit
 MIN_SCENE_S = 0.5
 MAX_STORY_SCENES = 6
+VAGUE_IDEA_MIN_S = 10.0  # a one-line idea this long becomes several designed scenes
+PAID_TAKES = 5  # variations planned per shot when the caller does not say (as tools.takes)
+FREE_TAKES = 1
 WIDE_WORDS = re.compile(
     r"drone|aerial|wide|establishing|skyline|landscape|panorama|city|crowd|title", re.IGNORECASE
 )
+VariationMode = Literal["angles", "seeds"]
 
 # "Then a drone flies over the city" is a scene about a drone, not about "then".
 LEAD_WORDS = re.compile(r"^(?:and\s+)?(?:then|next|after that|finally|later|meanwhile)[,\s]+", re.I)
+# A sentence ends at . ! ? (after any closing quote), never inside a quote or after "Mr."
+_ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|St|Mt|Jr|Sr|vs|etc|e\.g|i\.e)\.$", re.IGNORECASE)
+# "he replies", "she answers": a sentence that only answers the line before belongs to its beat
+_REPLY = re.compile(
+    r"^\s*(?:\"[^\"]*\"|“[^”]*”)\s*,?\s*(?:\w+\s+){0,3}?(?:says?|said|repl(?:y|ies|ied)|answers?|"
+    r"answered|whispers?|asks?|adds?|shouts?)\b|^\s*(?:\"[^\"]*\"|“[^”]*”)\s*$",
+    re.IGNORECASE,
+)
+DESIGNS = ("establishing", "action", "detail", "resolution")
+DESIGN_SHARE = {"establishing": 0.25, "action": 0.3, "detail": 0.2, "resolution": 0.25}
+DESIGN_FRAMING = {
+    "establishing": "wide establishing shot",
+    "action": "medium shot on the action",
+    "detail": "close-up detail",
+    "resolution": "closing wide shot",
+    "dialogue": "medium two-shot",
+}
+DESIGN_LEAD = {
+    "establishing": "Establishing shot: ",
+    "action": "",
+    "detail": "Close detail: ",
+    "resolution": "Closing image: ",
+}
 
 
 class PlanError(ValueError):
     """The brief cannot be planned as asked; the message says why."""
 
 
-def story_scenes(story: str) -> list[SceneSpec]:
-    """Scenes from a story: one per sentence (or line), at most MAX_STORY_SCENES."""
-    parts = [p.strip() for p in re.split(r"(?<=[.!?;])\s+|\n+", story) if p.strip()]
-    parts = [p.rstrip(".;") for p in parts if len(p.strip(".;! ")) > 2]
-    parts = [LEAD_WORDS.sub("", p, count=1) for p in parts]
-    parts = [p[0].upper() + p[1:] for p in parts if p]
+def sentences(text: str) -> list[str]:
+    """Whole sentences of `text`: split after . ! ? (and any closing quote) or a line break,
+    never inside quoted speech and never after an abbreviation."""
+    out: list[str] = []
+    buf: list[str] = []
+    quoted = False
+    n = len(text)
+    i = 0
+    while i < n:
+        ch = text[i]
+        buf.append(ch)
+        if ch in '"“”':
+            quoted = (not quoted) if ch == '"' else ch == "“"
+        end_here = False
+        if ch == "\n" and not quoted:
+            end_here = True
+        elif ch in ".!?;" and not quoted:
+            while i + 1 < n and text[i + 1] in "\"”’')":
+                i += 1
+                buf.append(text[i])
+                if text[i] in '"”':
+                    quoted = False
+            nxt = text[i + 1] if i + 1 < n else " "
+            end_here = nxt.isspace() and not _ABBREV.search("".join(buf).strip())
+        elif ch in '"”' and not quoted and len(buf) > 1 and buf[-2] in ".!?":
+            # "You came back." "I never left," he says: a closing quote after a full stop ends
+            # the sentence when the next one starts (a capital or another quote)
+            rest = text[i + 1 :].lstrip()
+            end_here = bool(rest) and (rest[0].isupper() or rest[0] in '"“')
+        if end_here:
+            out.append("".join(buf).strip())
+            buf = []
+        i += 1
+    tail = "".join(buf).strip()
+    if tail:
+        out.append(tail)
+    return [s for s in out if s.strip(".;!? ")]
+
+
+def _tidy(part: str) -> str:
+    part = part.strip()
+    if part.endswith((".", ";")) and not part.endswith(".."):
+        part = part[:-1].rstrip()
+    part = LEAD_WORDS.sub("", part, count=1)
+    return part[:1].upper() + part[1:] if part else part
+
+
+def _story_dialogue(beat: str) -> str | None:
+    """The quoted lines of a beat, one a line, with the speaker when the sentence names one."""
+    lines = []
+    for sentence in sentences(beat):
+        subject = split_action(sentence)[0]
+        for m in re.finditer(r"\"([^\"]+)\"|“([^”]+)”", sentence):
+            words = (m.group(1) or m.group(2)).strip().rstrip(",;")
+            speaker = subject[:1].upper() + subject[1:] if subject else ""
+            lines.append(f"{speaker}: {words}" if speaker else words)
+    return "\n".join(lines) or None
+
+
+def story_beats(story: str) -> list[str]:
+    """The story's beats: whole sentences, a reply kept with the line it answers, at most
+    MAX_STORY_SCENES (neighbours merged, nothing dropped)."""
+    beats: list[str] = []
+    for sentence in sentences(story):
+        if beats and _REPLY.search(sentence):
+            beats[-1] = f"{beats[-1]} {sentence}"
+        else:
+            beats.append(sentence)
+    parts = [_tidy(b) for b in beats if len(b.strip(".;!? ")) > 2]
+    parts = [p for p in parts if p]
     if len(parts) > MAX_STORY_SCENES:
         size = math.ceil(len(parts) / MAX_STORY_SCENES)
         parts = [". ".join(parts[i : i + size]) for i in range(0, len(parts), size)]
-    return [SceneSpec(description=p) for p in parts] or [SceneSpec(description=story.strip())]
+    return parts
+
+
+def story_scenes(story: str, duration: float | None = None) -> list[SceneSpec]:
+    """Scenes from a story, one per beat. A one-beat idea of `duration` >= VAGUE_IDEA_MIN_S
+    becomes designed scenes (establishing, action, detail, resolution) with their own lengths."""
+    beats = story_beats(story) or [story.strip()]
+    if len(beats) == 1 and duration is not None and duration >= VAGUE_IDEA_MIN_S:
+        idea = beats[0]
+        count = min(len(DESIGNS), max(2, round(duration / 5)))
+        designs = DESIGNS[:count] if count > 2 else ("establishing", "action")
+        if count == 3:
+            designs = ("establishing", "action", "resolution")
+        weights = [DESIGN_SHARE[d] for d in designs]
+        lengths = [round(duration * w / sum(weights), 3) for w in weights]
+        lengths[-1] = round(duration - sum(lengths[:-1]), 3)
+        return [
+            SceneSpec(
+                description=f"{DESIGN_LEAD[d]}{idea}",
+                duration=length,
+                dialogue=_story_dialogue(idea),
+            )
+            for d, length in zip(designs, lengths, strict=True)
+        ]
+    return [SceneSpec(description=b, dialogue=_story_dialogue(b)) for b in beats]
+
+
+def scene_design(spec: SceneSpec, index: int, count: int) -> str:
+    """The scene's job: from an explicit lead ("Establishing shot: "), or from its content."""
+    for design, lead in DESIGN_LEAD.items():
+        if lead and spec.description.startswith(lead):
+            return design
+    read = read_scene(spec.description, dialogue=spec.dialogue)
+    if read.dialogue:
+        return "dialogue"
+    if index == 1 and count > 1 and (read.wide or WIDE_WORDS.search(spec.description)):
+        return "establishing"
+    if read.detail:
+        return "detail"
+    if index == count and count > 2 and not read.action:
+        return "resolution"
+    return "action"
+
+
+def shot_designs(scene: str, count: int) -> list[str]:
+    """A distinct design per shot of a scene cut in `count`: the scene's own job first."""
+    if scene == "dialogue":
+        return ["dialogue", *(["detail", "dialogue"] * count)][:count]
+    order = [scene, *(d for d in DESIGNS if d != scene)]
+    return [order[k % len(order)] for k in range(count)]
 
 
 def scene_durations(specs: list[SceneSpec], total: float) -> list[float]:
@@ -55,12 +208,20 @@ def scene_durations(specs: list[SceneSpec], total: float) -> list[float]:
     return [round(s.duration if s.duration is not None else share, 3) for s in specs]
 
 
-def _shot_lengths(duration: float) -> list[float]:
-    count = max(1, math.ceil(duration / MAX_SHOT_S - 1e-9))
+def _shot_lengths(duration: float, longest: float = MAX_SHOT_S) -> list[float]:
+    count = max(1, math.ceil(duration / longest - 1e-9))
     base = round(duration / count, 3)
     lengths = [base] * count
     lengths[-1] = round(duration - base * (count - 1), 3)
     return lengths
+
+
+def _framed(camera: str, design: str, shots_in_scene: int) -> str:
+    """The shot's framing before its move, when a scene is cut in several designed shots."""
+    framing = DESIGN_FRAMING.get(design, "")
+    if shots_in_scene < 2 or not framing or framing.split()[0] in camera.lower():
+        return camera
+    return f"{framing}, {camera}" if camera else framing
 
 
 def plan_scenes(
@@ -69,41 +230,64 @@ def plan_scenes(
     *,
     overrides: dict[str, str] | None = None,
     aspect: Aspect | None = None,
+    takes: int | None = None,
+    variation_mode: VariationMode = "angles",
 ) -> list[Scene]:
     """Plan every scene and shot of `brief`. `overrides` maps a shot id (e.g. "2.1") or a
-    scene number ("2") to a provider id."""
+    scene number ("2") to a provider id. Each shot gets one variation per take: `takes` of them
+    (default: 5 on a paid provider, 1 on the animatic); `variation_mode` "seeds" keeps the same
+    prompt for every take (only the seed changes), "angles" varies angle, move and light."""
     overrides = dict(overrides or {})
     aspect = aspect or brief.formats[0]
-    specs = brief.scenes or story_scenes(brief.story)
+    specs = brief.scenes or story_scenes(brief.story, brief.duration)
     context = f"{brief.style} {brief.mood}"
     scenes: list[Scene] = []
+    setting = ""
     for s_index, (spec, duration) in enumerate(
         zip(specs, scene_durations(specs, brief.duration), strict=True), start=1
     ):
         scene = Scene(
             index=s_index, description=spec.description, duration=duration, dialogue=spec.dialogue
         )
-        for k, length in enumerate(_shot_lengths(duration), start=1):
+        design = scene_design(spec, s_index, len(specs))
+        title = is_title_shot(spec.description)
+        spoken = bool(spec.dialogue) and not title
+        lengths = _shot_lengths(duration, MAX_SPOKEN_SHOT_S if spoken else MAX_SHOT_S)
+        for k, (length, shot_design) in enumerate(
+            zip(lengths, shot_designs(design, len(lengths)), strict=True), start=1
+        ):
             shot_id = f"{s_index}.{k}"
-            title = is_title_shot(spec.description)
-            components = extract_components(
+            components = direct(
                 spec.description,
                 style=brief.style,
                 mood=brief.mood,
                 camera=spec.camera,
+                dialogue=spec.dialogue,
+                design=shot_design,
+                setting=setting,
                 context=context,
+                story=brief.story,
             )
+            if not components.left_open:
+                components = components.model_copy(
+                    update={
+                        "camera_movement": _framed(
+                            components.camera_movement, shot_design, len(lengths)
+                        )
+                    }
+                )
             if title:
                 components = components.model_copy(
                     update={
                         "subject": f'the title "{brief.title}"',
                         "environment": components.environment
-                        or "a clean field in the film's palette",
-                        "lighting": components.lighting or "soft, even light",
-                        "camera_movement": components.camera_movement or "slow push-in",
+                        if components.environment != "a setting in keeping with the story"
+                        else "a clean field in the film's palette",
                         "motion_detail": "letters fade in",
                     }
                 )
+            else:
+                setting = components.environment
             needs = ShotNeeds(
                 description=spec.description,
                 components=components,
@@ -135,14 +319,26 @@ def plan_scenes(
                 reframe="pad" if title or WIDE_WORDS.search(spec.description) else "crop",
                 # the way into the scene, on its first shot; the film's first shot has none
                 transition=spec.transition if k == 1 and s_index > 1 else "cut",
+                design="title" if title else shot_design,
             )
-            shot.prompt = build_prompt(
+            count = (
+                takes
+                if takes is not None
+                else (FREE_TAKES if profile.price_per_second_usd == 0 else PAID_TAKES)
+            )
+            variations = plan_variations(
                 components,
                 chosen.provider,
+                takes=count,
+                mode=variation_mode,
                 dialogue=spec.dialogue,
                 title=brief.title if title else None,
                 max_chars=profile.prompt_max_chars,
+                model=chosen.model,
+                speaks=profile.native_audio,
             )
+            shot.prompt = variations[0].prompt
+            shot.variations = variations
             scene.shots.append(shot)
         scenes.append(scene)
     unknown = (
@@ -153,3 +349,44 @@ def plan_scenes(
     if unknown:
         raise PlanError(f"no shot or scene {', '.join(sorted(unknown))} to override")
     return scenes
+
+
+def take_prompt(shot: Shot, index: int) -> str:
+    """The prompt take `index` of `shot` sends: take 0 (and any take beyond the plan) the shot's
+    prompt; a later take its variation, rebuilt from the shot's current components so that
+    references attached after planning reach every take."""
+    if index <= 0 or index >= len(shot.variations):
+        return shot.prompt
+    v: Variation = shot.variations[index]
+    if not (v.camera_movement or v.lighting or v.emotional_tone) or shot.kind == "title":
+        return shot.prompt
+    profile = default_profile(shot.provider, shot.model)
+    return build_prompt(
+        with_variation(shot.components, v),
+        shot.provider,
+        dialogue=shot.dialogue,
+        max_chars=profile.prompt_max_chars,
+        model=shot.model,
+        speaks=profile.native_audio,
+    )
+
+
+def reprompt(shot: Shot) -> Shot:
+    """`shot` with its prompt and variation prompts rebuilt from its current components (after
+    references, a provider fallback or an edit changed them)."""
+    profile = default_profile(shot.provider, shot.model)
+    title = shot.text_overlay if shot.kind == "title" else None
+    prompt = build_prompt(
+        shot.components,
+        shot.provider,
+        dialogue=shot.dialogue,
+        title=title,
+        max_chars=profile.prompt_max_chars,
+        model=shot.model,
+        speaks=profile.native_audio,
+    )
+    shot = shot.model_copy(update={"prompt": prompt})
+    variations = [
+        v.model_copy(update={"prompt": take_prompt(shot, v.index)}) for v in shot.variations
+    ]
+    return shot.model_copy(update={"variations": variations})

@@ -10,13 +10,13 @@ import re
 from dataclasses import dataclass
 
 from memory.models import Aspect, PromptComponents
-from tools.prompting import is_stylised
+from tools.prompting import is_stylised, unquoted
 from tools.providers.base import CapabilityProfile
 from tools.providers.registry import Registry, check_provider_id, default_profile
 
 LONG_SHOT_S = 8.0
 HEAVY_MOTION = re.compile(
-    r"\b(?:run(?:s|ning)?|chase|chasing|danc(?:e|es|ing)|fight(?:s|ing)?|sprint(?:s|ing)?|"
+    r"\b(?:run(?:s|ning)?|ran|chase[sd]?|chasing|pursu(?:e|es|it|ing)|flee(?:s|ing)?|danc(?:e|es|ing)|fight(?:s|ing)?|sprint(?:s|ing)?|"
     r"jump(?:s|ing)?|parkour|rac(?:e|es|ing)|crowd|sports?|skat(?:e|es|ing)|surf(?:s|ing)?|"
     r"explo(?:de|des|sion)|stampede|battle|acrobat\w*|spin(?:s|ning)?)\b",
     re.IGNORECASE,
@@ -27,7 +27,9 @@ AUDIO_CUES = re.compile(
     re.IGNORECASE,
 )
 REAL_CAMERA = re.compile(
-    r"drone|aerial|push-in|pull-back|tracking|orbit|crane|handheld|pan|tilt|dolly", re.IGNORECASE
+    r"\b(?:drone|aerial|push(?:es|ing)?[- ]?in|pull(?:s|ing)?[- ]?back|tracking|orbit\w*|crane|"
+    r"handheld|pans?|panning|tilts?|dolly(?:-in|-out)?|jib|steadicam|flyover)\b",
+    re.IGNORECASE,
 )
 # When the preferred provider cannot run a shot, the closest configured alternative, in order.
 NEAREST: dict[str, tuple[str, ...]] = {
@@ -59,26 +61,61 @@ class ShotNeeds:
     references: int = 0
 
 
-def preferred_provider(needs: ShotNeeds) -> tuple[str, str]:
-    """The rules: (provider id, one-line reason)."""
-    text = f"{needs.description} {needs.components.motion_detail}"
+RULES: dict[str, tuple[str, str]] = {
+    # rule id: (provider, "rule → model (why)"), in the order they are tried
+    "title": ("animatic", "title card → animatic (typography is set in post, legible and free)"),
+    "dialogue": ("veo", "dialogue → Veo 3 (speaks the line with lip-synced native audio)"),
+    "speech": ("veo", "speech or sound → Veo 3 (generates native audio)"),
+    "stylised": ("pika", "stylised, cartoon or anime → Pika (strongest on stylised motion)"),
+    "abstract": ("runway", "abstract or experimental → Runway Gen-4.5 (fast, bold on one beat)"),
+    "action": ("kling", "chase or heavy motion → Kling (keeps fast movement coherent)"),
+    "long": ("kling", "long continuous action → Kling (holds continuous takes up to 10 s)"),
+    "camera": ("luma", "camera move with realism → Luma Ray (moves the camera physically)"),
+    "quick": ("runway", "short, quick clip → Runway Gen-4.5 (fast and strong on one beat)"),
+}
+ABSTRACT_CLIP = re.compile(
+    r"\b(?:abstract|swirl\w*|ink|particles?|fractal\w*|kaleidoscop\w*|experimental|"
+    r"geometric|morph\w*|liquid|light trails?|glitch\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def which_rule(needs: ShotNeeds) -> str:
+    """The id of the first rule in RULES that the shot meets."""
+    text = unquoted(needs.description)
+    motion = needs.components.motion_detail
     look = f"{needs.components.style} {needs.components.realism}"
-    if needs.kind == "title":
-        return "animatic", "title card: typography is set in post, legible and free"
-    if needs.dialogue:
-        return "veo", "has dialogue: Veo 3 renders speech with native, lip-synced audio"
-    if AUDIO_CUES.search(needs.description):
-        return "veo", "sound is part of the shot: Veo 3 generates native audio"
-    if is_stylised(look) or is_stylised(needs.description):
-        return "pika", "stylised look: Pika is strongest on cartoon, anime and stylised motion"
-    if needs.duration > LONG_SHOT_S:
-        return "kling", f"long take ({needs.duration:g}s): Kling holds up to 10s continuous shots"
-    if HEAVY_MOTION.search(text):
-        return "kling", "heavy motion: Kling keeps fast body and crowd movement coherent"
     camera = needs.components.camera_movement
+    if needs.kind == "title":
+        return "title"
+    if needs.dialogue:
+        return "dialogue"
+    if AUDIO_CUES.search(needs.description):
+        return "speech"
+    if is_stylised(look) or is_stylised(text):
+        return "stylised"
+    if ABSTRACT_CLIP.search(text):
+        return "abstract"
+    if HEAVY_MOTION.search(f"{text} {motion}"):
+        return "action"
+    if needs.duration > LONG_SHOT_S:
+        return "long"
     if camera and REAL_CAMERA.search(camera):
-        return "luma", f"realistic camera motion ({camera}): Luma Ray moves the camera physically"
-    return "runway", "quick creative clip: Runway Gen-4.5 is fast and strong on a single beat"
+        return "camera"
+    return "quick"
+
+
+def preferred_provider(needs: ShotNeeds) -> tuple[str, str]:
+    """The rules: (provider id, "rule → model (why)")."""
+    rule = which_rule(needs)
+    provider, reason = RULES[rule]
+    if rule == "long":
+        reason = reason.replace("continuous action", f"continuous action ({needs.duration:g}s)")
+    elif rule == "camera":
+        reason = reason.replace(
+            "with realism", f"with realism ({needs.components.camera_movement})"
+        )
+    return provider, reason
 
 
 def capability_gap(profile: CapabilityProfile, needs: ShotNeeds) -> str | None:
@@ -96,8 +133,23 @@ def capability_gap(profile: CapabilityProfile, needs: ShotNeeds) -> str | None:
     return None
 
 
+VEO_VIA_RUNWAY = "veo3.1"
+
+
+def _veo_via_runway(registry: Registry, needs: ShotNeeds) -> CapabilityProfile | None:
+    """Runway's Veo model when a Runway key can run this shot, else None."""
+    if registry.unavailable_reason("runway") is not None:
+        return None
+    profile = default_profile("runway", VEO_VIA_RUNWAY)
+    return profile if capability_gap(profile, needs) is None else None
+
+
 def route(needs: ShotNeeds, registry: Registry, override: str | None = None) -> Route:
-    """Preferred by rules (or the override), then the provider actually used, each with a reason."""
+    """Preferred by rules (or the override), then the provider actually used, each with a reason.
+
+    Veo is reached directly (Vertex AI) when configured, else through Runway's `veo3.1` when a
+    Runway key is set; the reason names the route.
+    """
     if override is not None:
         preferred, why = check_provider_id(override), f"override: {override} chosen by you"
     else:
@@ -105,12 +157,14 @@ def route(needs: ShotNeeds, registry: Registry, override: str | None = None) -> 
     problems: list[str] = []
     for pid in (preferred, *NEAREST.get(preferred, ())):
         blocked = registry.unavailable_reason(pid)
+        profile = default_profile(pid)
         if blocked is None:
-            profile = default_profile(pid)
             blocked = capability_gap(profile, needs)
         if blocked is None:
+            how = f"via {profile.label} {profile.model}" if pid == "veo" else ""
             if pid == preferred:
-                return Route(preferred, why, pid, "preferred provider is configured", profile.model)
+                said = how or "preferred provider is configured"
+                return Route(preferred, why, pid, said, profile.model)
             return Route(
                 preferred,
                 why,
@@ -118,6 +172,13 @@ def route(needs: ShotNeeds, registry: Registry, override: str | None = None) -> 
                 f"{problems[0]}; {pid} is the closest configured",
                 profile.model,
             )
+        if pid == "veo":
+            runway = _veo_via_runway(registry, needs)
+            if runway is not None:
+                reason = f"via Runway {runway.model} ({blocked})"
+                if pid != preferred:
+                    reason = f"{problems[0]}; Veo via Runway {runway.model} is the closest"
+                return Route(preferred, why, "runway", reason, runway.model)
         problems.append(blocked)
         if override is not None:
             break
