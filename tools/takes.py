@@ -25,6 +25,7 @@ from pathlib import Path
 
 from memory.models import Shot, SpendEntry, Take, TakeStatus, stable_hash
 from memory.store import ProjectStore
+from tools.planner import take_prompt
 from tools.providers.base import (
     CapabilityProfile,
     ErrorKind,
@@ -96,11 +97,16 @@ def shot_seed(shot: Shot, take_index: int) -> int:
     return int(stable_hash([shot.prompt, shot.id]), 16) % 1_000_000 + take_index
 
 
-def request_for(shot: Shot, seed: int, references: list[Path] | None = None) -> GenerationRequest:
+def request_for(
+    shot: Shot, seed: int, references: list[Path] | None = None, *, take: int | None = None
+) -> GenerationRequest:
+    """The request of take `take` of `shot` (by default the take `seed` was derived for by
+    `shot_seed`): that take's variation prompt, so the takes of a shot follow its plan."""
     profile = default_profile(shot.provider, shot.model)
     duration = profile.fit_duration(shot.duration) or shot.duration
+    index = seed - shot_seed(shot, 0) if take is None else take
     return GenerationRequest(
-        prompt=shot.prompt,
+        prompt=take_prompt(shot, index),
         duration=duration,
         aspect=shot.aspect,
         resolution=profile.resolutions[0],

@@ -275,3 +275,21 @@ def test_same_prompt_different_seeds_is_an_option(settings: Settings) -> None:
 def test_twenty_takes_stay_distinct(settings: Settings) -> None:
     shot = harbour(settings, takes=20)[1]
     assert len({v.prompt for v in shot.variations}) == 20
+
+
+def test_each_take_sends_its_variation_prompt(settings: Settings) -> None:
+    from tools.takes import request_for, shot_seed, take_input_hash
+
+    settings.runwayml_api_secret = "k"  # type: ignore[assignment]
+    shot = harbour(settings, takes=5)[1]
+    sent = [request_for(shot, shot_seed(shot, i)).prompt for i in range(5)]
+    assert sent == [v.prompt for v in shot.variations]
+    assert request_for(shot, 12345, take=2).prompt == shot.variations[2].prompt
+    assert request_for(shot, shot_seed(shot, 9)).prompt == shot.prompt  # beyond the plan
+    assert len({take_input_hash(shot, i) for i in range(5)}) == 5
+    # components changed after planning (a reference attached) reach every take's prompt
+    anna = shot.components.model_copy(
+        update={"subject": "Anna, red coat; " + shot.components.subject}
+    )
+    changed = shot.model_copy(update={"components": anna})
+    assert all("Anna, red coat" in request_for(changed, 0, take=i).prompt for i in range(1, 5))
