@@ -99,7 +99,9 @@ def test_capability_gaps_are_explained() -> None:
 
 def test_retired_models_are_not_defaults() -> None:
     veo = default_profile("veo")
-    assert veo.retired  # every Gemini-API Veo preview in the catalogue is reported retired
+    # the Gemini-API previews are reported retired: the default is the Vertex AI GA model
+    assert veo.model == "veo-3.1-generate-001" and veo.retired is None
+    assert default_profile("veo", "veo-3.1-generate-preview").retired
     profile = CapabilityProfile(
         provider="x",
         model="m",

@@ -161,7 +161,7 @@ def route(needs: ShotNeeds, registry: Registry, override: str | None = None) -> 
         if blocked is None:
             blocked = capability_gap(profile, needs)
         if blocked is None:
-            how = f"via {profile.label} {profile.model}" if pid == "veo" else ""
+            how = f"via Vertex AI {profile.model}" if pid == "veo" else ""
             if pid == preferred:
                 said = how or "preferred provider is configured"
                 return Route(preferred, why, pid, said, profile.model)

@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     gemini_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY")
     )
+    # Veo on Vertex AI: a service account (GOOGLE_CLOUD_PROJECT + GOOGLE_APPLICATION_CREDENTIALS),
+    # or an API key with GOOGLE_GENAI_USE_VERTEXAI=true (the google-genai SDK's variables)
+    google_cloud_project: str | None = Field(default=None, validation_alias="GOOGLE_CLOUD_PROJECT")
+    google_cloud_location: str = Field(
+        default="us-central1", validation_alias="GOOGLE_CLOUD_LOCATION"
+    )
+    google_application_credentials: Path | None = Field(
+        default=None, validation_alias="GOOGLE_APPLICATION_CREDENTIALS"
+    )
+    google_genai_use_vertexai: bool = Field(
+        default=False, validation_alias="GOOGLE_GENAI_USE_VERTEXAI"
+    )
     kling_access_key: SecretStr | None = Field(default=None, validation_alias="KLING_ACCESS_KEY")
     kling_secret_key: SecretStr | None = Field(default=None, validation_alias="KLING_SECRET_KEY")
     runwayml_api_secret: SecretStr | None = Field(
@@ -64,6 +76,9 @@ class Settings(BaseSettings):
 
     # Provider endpoints: point them at `reelforge sandbox` to demo the paid flow for free.
     veo_base_url: str = "https://generativelanguage.googleapis.com"
+    veo_vertex_base_url: str | None = Field(
+        default=None, description="Vertex AI host; default: {location}-aiplatform.googleapis.com."
+    )
     kling_base_url: str = "https://api-singapore.klingai.com"
     runway_base_url: str = "https://api.dev.runwayml.com"
     luma_base_url: str = "https://api.lumalabs.ai/dream-machine/v1"
@@ -81,6 +96,8 @@ class Settings(BaseSettings):
         field = {
             "GEMINI_API_KEY": "gemini_api_key",
             "GOOGLE_API_KEY": "gemini_api_key",
+            "GOOGLE_CLOUD_PROJECT": "google_cloud_project",
+            "GOOGLE_APPLICATION_CREDENTIALS": "google_application_credentials",
             "KLING_ACCESS_KEY": "kling_access_key",
             "KLING_SECRET_KEY": "kling_secret_key",
             "RUNWAYML_API_SECRET": "runwayml_api_secret",

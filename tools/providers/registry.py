@@ -92,10 +92,12 @@ class Registry:
         check_provider_id(pid)
         if not self.has_adapter(pid):
             return f"{pid} has no adapter in this version yet"
+        if pid == "veo":  # Vertex AI (service account or API key); the Gemini API is retired
+            from tools.providers.veo import unavailable
+
+            return unavailable(self.settings)
         profile = default_profile(pid)
         missing = [env for env in profile.key_env if not self.settings.env_present(env)]
-        if pid == "veo" and self.settings.gemini_api_key is not None:
-            missing = []
         if missing:
             return f"{pid} is not configured (set {' and '.join(missing)})"
         if profile.retired:
