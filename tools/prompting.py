@@ -165,6 +165,15 @@ _TIME_WORDS = re.compile(
     r"once|time|moment|\d+)\b",
     re.IGNORECASE,
 )
+_PREP_WORD = re.compile(
+    r"\b(?:on|in|over|through|across|inside|at|above|under|along|by|near|into|onto|around)\s+\S",
+    re.IGNORECASE,
+)
+_TIME_PREFIX = re.compile(
+    r"^(?:at|in|by|on|around)\s+(?:the\s+)?(?:dawn|dusk|night|midnight|noon|midday|sunset|sunrise|"
+    r"daybreak|twilight|nightfall|morning|evening|afternoon)\b,?\s*",
+    re.IGNORECASE,
+)
 _VERB = re.compile(r"\b(?P<verb>[a-z]+ing)\b", re.IGNORECASE)
 _NOT_VERBS = {
     "building",
@@ -296,26 +305,26 @@ _PLACE_STOP = re.compile(
 
 
 def _place(clause: str) -> tuple[str, int, int] | None:
-    """The first place phrase ("on the pier", "through neon Tokyo streets at night")."""
-    m = _PREPOSITION.search(clause)
-    if not m:
-        return None
-    words = clause[m.start() :].split()
-    kept = [words[0]]
-    content = 0
-    for word in words[1:]:
-        bare = word.strip(",.;:!?")
-        if _PLACE_STOP.match(bare) or (_DETERMINER.match(bare) and content):
-            break
-        kept.append(word)
-        if not _DETERMINER.match(bare):
-            content += 1
-        if word != bare:
-            break
-    if not content or _TIME_WORDS.match(" ".join(kept)):
-        return None
-    phrase = _clean(" ".join(kept))
-    return phrase, m.start(), m.start() + clause[m.start() :].find(kept[-1]) + len(kept[-1])
+    """The first place phrase ("on the pier", "through neon Tokyo streets at night"); a time
+    ("at dusk", "in the morning") is not a place."""
+    for m in _PREP_WORD.finditer(clause):
+        words = clause[m.start() :].split()
+        kept = [words[0]]
+        content = 0
+        for word in words[1:]:
+            bare = word.strip(",.;:!?")
+            if _PLACE_STOP.match(bare) or (_DETERMINER.match(bare) and content):
+                break
+            kept.append(word)
+            if not _DETERMINER.match(bare):
+                content += 1
+            if word != bare:
+                break
+        if not content or _TIME_WORDS.match(" ".join(kept)):
+            continue
+        end = m.start() + clause[m.start() :].find(kept[-1]) + len(kept[-1])
+        return _clean(" ".join(kept)), m.start(), end
+    return None
 
 
 def _subject_and_verb(head: str) -> tuple[str, str]:
@@ -365,7 +374,8 @@ def split_action(description: str) -> tuple[str, str, str]:
             if found:
                 environment = found[0]
                 break
-    subject, verb = _subject_and_verb(_clean(head))
+    head = _TIME_PREFIX.sub("", _clean(head))
+    subject, verb = _subject_and_verb(head)
     if not subject and place is not None and place[1] > 0:
         subject, verb = _subject_and_verb(_clean(clause[place[2] :]))
     for other in clauses[1:]:
@@ -437,8 +447,7 @@ ACTION = re.compile(
 )
 ABSTRACT = re.compile(
     r"\b(?:abstract|swirl\w*|ink|particles?|fractal\w*|kaleidoscop\w*|liquid|morph\w*|shapes|"
-    r"patterns?|experimental|surreal\w*|geometric|nebula|smoke trails?|light trails?|"
-    r"transition)\b",
+    r"patterns?|experimental|surreal\w*|geometric|nebula|smoke trails?|light trails?)\b",
     re.IGNORECASE,
 )
 DETAIL = re.compile(

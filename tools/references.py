@@ -448,7 +448,12 @@ def apply_references(shot: Shot, refs: list[Reference]) -> Shot:
     comps = comps.model_copy(update=update)
     profile = default_profile(shot.provider, shot.model)
     prompt = build_prompt(
-        comps, shot.provider, dialogue=shot.dialogue, max_chars=profile.prompt_max_chars
+        comps,
+        shot.provider,
+        dialogue=shot.dialogue,
+        max_chars=profile.prompt_max_chars,
+        model=shot.model,
+        speaks=profile.native_audio,
     )
     return shot.model_copy(
         update={

@@ -293,3 +293,19 @@ def test_each_take_sends_its_variation_prompt(settings: Settings) -> None:
     )
     changed = shot.model_copy(update={"components": anna})
     assert all("Anna, red coat" in request_for(changed, 0, take=i).prompt for i in range(1, 5))
+
+
+def test_the_runway_request_for_a_dialogue_shot_asks_veo_to_speak(settings: Settings) -> None:
+    from pydantic import SecretStr
+
+    from tools.providers.runway import RunwayProvider
+    from tools.takes import request_for, shot_seed
+
+    settings.runwayml_api_secret = SecretStr("k")
+    talk = harbour(settings, takes=3)[0]
+    for i in range(3):
+        path, body = RunwayProvider(settings).payload(request_for(talk, shot_seed(talk, i)))
+        assert (path, body["model"]) == ("v1/text_to_video", "veo3.1")
+        assert body["duration"] in (4, 6, 8) and len(body["promptText"]) <= 1000
+        assert 'Father says: "I never really left."' in body["promptText"]
+        assert body["promptText"] == talk.variations[i].prompt
