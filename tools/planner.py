@@ -49,6 +49,10 @@ _REPLY = re.compile(
     r"answered|whispers?|asks?|adds?|shouts?)\b|^\s*(?:\"[^\"]*\"|“[^”]*”)\s*$",
     re.IGNORECASE,
 )
+_THEN = re.compile(r"\s*(?:,|;)?\s+(?:and\s+)?then\s+|\s*;\s+", re.IGNORECASE)
+_OWN_SUBJECT = re.compile(
+    r"^(?:(?:the|a|an|he|she|they|it|we|i|his|her|their|its|our|[A-Z][a-z]+)\b)"
+)
 DESIGNS = ("establishing", "action", "detail", "resolution")
 DESIGN_SHARE = {"establishing": 0.25, "action": 0.3, "detail": 0.2, "resolution": 0.25}
 DESIGN_FRAMING = {
@@ -109,6 +113,10 @@ def sentences(text: str) -> list[str]:
     return [s for s in out if s.strip(".;!? ")]
 
 
+def quotes_balanced_all(parts: list[str]) -> bool:
+    return all(p.count('"') % 2 == 0 for p in parts)
+
+
 def _tidy(part: str) -> str:
     part = part.strip()
     if part.endswith((".", ";")) and not part.endswith(".."):
@@ -133,7 +141,13 @@ def story_beats(story: str) -> list[str]:
     """The story's beats: whole sentences, a reply kept with the line it answers, at most
     MAX_STORY_SCENES (neighbours merged, nothing dropped)."""
     beats: list[str] = []
-    for sentence in sentences(story):
+    whole = sentences(story)
+    if len(whole) == 1:  # "she wakes, makes coffee, then runs for the bus": one beat per "then"
+        parts = [p for p in _THEN.split(whole[0]) if p.strip(" ,.;")]
+        subjects = all(_OWN_SUBJECT.match(p.strip()) for p in parts[1:])
+        if len(parts) > 1 and subjects and quotes_balanced_all(parts):
+            whole = parts
+    for sentence in whole:
         if beats and _REPLY.search(sentence):
             beats[-1] = f"{beats[-1]} {sentence}"
         else:

@@ -927,12 +927,12 @@ def variation_designs(c: PromptComponents, read: SceneRead, count: int) -> list[
     alt_light = (
         "hard backlight through haze, silhouettes and rim light"
         if night
+        else "cool blue-hour light, soft and even"
+        if "golden" in c.lighting or "sunset" in c.lighting
         else "low golden-hour backlight, long shadows"
     )
     alt_light_2 = (
-        "cool blue-hour light, soft and even"
-        if not night
-        else "single warm practical, deep shadows"
+        "overcast, soft diffused light" if not night else "single warm practical, deep shadows"
     )
     cameras = [
         ("another angle: low-angle wide", "low-angle wide shot, slow push-in"),

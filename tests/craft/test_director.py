@@ -309,3 +309,16 @@ def test_the_runway_request_for_a_dialogue_shot_asks_veo_to_speak(settings: Sett
         assert body["duration"] in (4, 6, 8) and len(body["promptText"]) <= 1000
         assert 'Father says: "I never really left."' in body["promptText"]
         assert body["promptText"] == talk.variations[i].prompt
+
+
+def test_one_sentence_with_then_is_split_only_where_each_part_has_a_subject() -> None:
+    assert story_beats("A girl wakes up at dawn, then the bus arrives") == [
+        "A girl wakes up at dawn",
+        "The bus arrives",
+    ]
+    assert story_beats("A girl wakes up, makes coffee, then runs to catch the bus") == [
+        "A girl wakes up, makes coffee, then runs to catch the bus"
+    ]
+    assert story_beats('She says "wait, then go" and leaves') == [
+        'She says "wait, then go" and leaves'
+    ]
