@@ -73,6 +73,10 @@ RULES: dict[str, tuple[str, str]] = {
     "camera": ("luma", "camera move with realism → Luma Ray (moves the camera physically)"),
     "quick": ("runway", "short, quick clip → Runway Gen-4.5 (fast and strong on one beat)"),
 }
+LONG_TAKE = re.compile(
+    r"\b(?:unbroken|continuous|uninterrupted|long take|one take|single take|oner|one shot)\b",
+    re.IGNORECASE,
+)
 ABSTRACT_CLIP = re.compile(
     r"\b(?:abstract|swirl\w*|ink|particles?|fractal\w*|kaleidoscop\w*|experimental|"
     r"geometric|morph\w*|liquid|light trails?|glitch\w*)\b",
@@ -98,7 +102,7 @@ def which_rule(needs: ShotNeeds) -> str:
         return "abstract"
     if HEAVY_MOTION.search(f"{text} {motion}"):
         return "action"
-    if needs.duration > LONG_SHOT_S:
+    if needs.duration > LONG_SHOT_S or LONG_TAKE.search(text):
         return "long"
     if camera and REAL_CAMERA.search(camera):
         return "camera"

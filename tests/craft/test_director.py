@@ -21,7 +21,8 @@ from tools.settings import Settings
 LIMITS = {pid: default_profile(pid).prompt_max_chars for pid in ("veo", "kling", "luma", "pika")}
 LIMITS["runway"] = 1000
 KINDS = ("harbour-return.yaml", "pier-story.yaml", "lighthouse-idea.yaml", "story-only.yaml",
-         "rooftop-sunset.yaml", "neon-tokyo.yaml")  # fmt: skip
+         "rooftop-sunset.yaml", "neon-tokyo.yaml", "anime-fox.yaml",
+         "market-documentary.yaml")  # fmt: skip
 
 
 def words(text: str) -> list[str]:
@@ -322,3 +323,16 @@ def test_one_sentence_with_then_is_split_only_where_each_part_has_a_subject() ->
     assert story_beats('She says "wait, then go" and leaves') == [
         'She says "wait, then go" and leaves'
     ]
+
+
+def test_other_kinds_route_by_their_rules(settings: Settings) -> None:
+    fox = plan(load_brief(EXAMPLES / "anime-fox.yaml"), settings)
+    assert [s.preferred_provider for s in fox] == ["pika", "veo", "pika"]
+    assert fox[1].preferred_reason.startswith("dialogue → Veo 3")
+    market = plan(load_brief(EXAMPLES / "market-documentary.yaml"), settings)
+    assert [s.preferred_provider for s in market] == ["veo", "kling", "runway", "kling", "kling"]
+    assert market[3].preferred_reason.startswith("long continuous action (7s)")
+    assert market[0].dialogue == "Forty years I've stood here, and the sea still surprises me."
+    assert "Forty years I've stood here" in build_prompt(
+        market[0].components, "veo", dialogue=market[0].dialogue, max_chars=1024
+    )
