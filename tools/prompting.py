@@ -79,8 +79,14 @@ CAMERA_CUES = _cues(
         "locked-off static camera",
     ),
     (
+        r"\bcamera (?:slowly |gently |quickly )?(?:circles|rises|descends|glides|drifts|moves|"
+        r"floats|swoops|spins|rolls|cranes|booms|dollies|trucks|creeps|whips)\b",
+        "camera move as described",
+    ),
+    (
         r"\bdolly\b|\btrack(?:ing)? shot\b|\bgimbal\b|\bclose[- ]up\b|\bwide shot\b|"
-        r"\bmedium shot\b|\bover[- ]the[- ]shoulder\b|\bpov\b",
+        r"\bmedium shot\b|\bover[- ]the[- ]shoulder\b|\bpov\b|\boverhead shot\b|\btop[- ]down\b|"
+        r"\b(?:low|high|dutch)[- ]angle\b|\brack focus\b|\bdolly zoom\b|\bwhip[- ]pan\b",
         "camera move as described",
     ),
 )
@@ -438,8 +444,12 @@ SPEECH = re.compile(
     r"ing))\b|\"[^\"]+\"|“[^”]+”",
     re.IGNORECASE,
 )
+# "a river runs through the valley" is not a chase
+_STILL_THINGS = r"(?<!river )(?<!road )(?<!path )(?<!trail )(?<!stream )(?<!track )(?<!fence )"
 ACTION = re.compile(
-    r"\b(?:chas(?:e|es|ed|ing)|pursu(?:e|es|it|ing)|run(?:s|ning)?|ran|sprint(?:s|ing)?|"
+    r"\b(?:chas(?:e|es|ed|ing)|pursu(?:e|es|it|ing)|"
+    + _STILL_THINGS
+    + r"run(?:s|ning)?|ran|sprint(?:s|ing)?|"
     r"flee(?:s|ing)?|escap(?:e|es|ing)|race(?:s)?|racing|fight(?:s|ing)?|battle|crash(?:es|ing)?|"
     r"explo(?:de|des|sion)|jump(?:s|ing)?|leap(?:s|ing)?|parkour|stampede|danc(?:e|es|ing)|"
     r"spin(?:s|ning)?|skat(?:e|es|ing)|surf(?:s|ing)?|acrobat\w*|sports?|crowd)\b",
@@ -664,10 +674,15 @@ def _sentence(text: str) -> str:
 
 
 def _said_sentence(text: str) -> str:
-    """The person's words verbatim, with a full stop only when they did not end the sentence."""
+    """The person's words verbatim, with a full stop only when they did not end the sentence
+    (and a quote they opened closed, so the model does not read the rest as speech)."""
     text = text.strip()
     if not text:
         return ""
+    if text.count('"') % 2:
+        text = f'{text}"'
+    if text.count("“") > text.count("”"):
+        text = f"{text}”"
     return text if re.search(r"[.!?…][\"”')\]]*$", text) else f"{text}."
 
 

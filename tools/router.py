@@ -16,7 +16,8 @@ from tools.providers.registry import Registry, check_provider_id, default_profil
 
 LONG_SHOT_S = 8.0
 HEAVY_MOTION = re.compile(
-    r"\b(?:run(?:s|ning)?|ran|chase[sd]?|chasing|pursu(?:e|es|it|ing)|flee(?:s|ing)?|danc(?:e|es|ing)|fight(?:s|ing)?|sprint(?:s|ing)?|"
+    r"\b(?:(?<!river )(?<!road )(?<!path )(?<!trail )(?<!stream )run(?:s|ning)?|ran|chase[sd]?|"
+    r"chasing|pursu(?:e|es|it|ing)|flee(?:s|ing)?|danc(?:e|es|ing)|fight(?:s|ing)?|sprint(?:s|ing)?|"
     r"jump(?:s|ing)?|parkour|rac(?:e|es|ing)|crowd|sports?|skat(?:e|es|ing)|surf(?:s|ing)?|"
     r"explo(?:de|des|sion)|stampede|battle|acrobat\w*|spin(?:s|ning)?)\b",
     re.IGNORECASE,
@@ -87,7 +88,6 @@ ABSTRACT_CLIP = re.compile(
 def which_rule(needs: ShotNeeds) -> str:
     """The id of the first rule in RULES that the shot meets."""
     text = unquoted(needs.description)
-    motion = needs.components.motion_detail
     look = f"{needs.components.style} {needs.components.realism}"
     camera = needs.components.camera_movement
     if needs.kind == "title":
@@ -100,7 +100,7 @@ def which_rule(needs: ShotNeeds) -> str:
         return "stylised"
     if ABSTRACT_CLIP.search(text):
         return "abstract"
-    if HEAVY_MOTION.search(f"{text} {motion}"):
+    if HEAVY_MOTION.search(text):  # the words, not the verb lifted from them out of context
         return "action"
     if needs.duration > LONG_SHOT_S or LONG_TAKE.search(text):
         return "long"

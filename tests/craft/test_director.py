@@ -336,3 +336,22 @@ def test_other_kinds_route_by_their_rules(settings: Settings) -> None:
     assert "Forty years I've stood here" in build_prompt(
         market[0].components, "veo", dialogue=market[0].dialogue, max_chars=1024
     )
+
+
+def test_more_camera_words_river_runs_and_an_open_quote() -> None:
+    from tools.prompting import camera_words, read_scene
+    from tools.router import preferred_provider
+
+    assert camera_words("the camera slowly circles the couple on the bridge") == (
+        "camera slowly circles"
+    )
+    assert camera_words("a low-angle shot of the tower") == "low-angle shot"
+    assert not read_scene("a river runs through the valley").action
+    river = direct("a river runs through the valley", style="realistic")
+    needs = ShotNeeds(description=river.said, components=river, duration=5, aspect="16:9")
+    assert preferred_provider(needs)[0] != "kling"
+    boy = direct("a boy runs home through the rain", style="realistic")
+    needs = ShotNeeds(description=boy.said, components=boy, duration=5, aspect="16:9")
+    assert preferred_provider(needs)[0] == "kling"
+    opened = build_prompt(direct('She says "hello and walks away', style="s"), "kling")
+    assert quotes_balanced(opened) and 'She says "hello and walks away"' in opened
