@@ -452,10 +452,25 @@ class Studio:
         return Quote(round(cost, 4), round(seconds, 1), shots, reused)
 
     def _check_budget(self, project: Project, quote: Quote) -> None:
-        spent = self.services.store.total_spend(project.id)
-        problem = budget_problem(self.services.settings.budget_usd, spent, quote.cost_usd)
+        problem = self.budget_problem(quote.cost_usd)
         if problem is not None:
             raise StudioError(problem)
+
+    def _spent(self) -> float:
+        project = self.project()
+        return 0.0 if project is None else self.services.store.total_spend(project.id)
+
+    def budget_problem(self, amount: float) -> str | None:
+        """Why spending `amount` more would pass the cap, or None when it fits."""
+        return budget_problem(self.services.settings.budget_usd, self._spent(), amount)
+
+    def budget_note(self) -> str:
+        """The cap and what is left of it, in words, for an approval question."""
+        cap = self.services.settings.budget_usd
+        spent = self._spent()
+        if cap is None:
+            return f"no budget cap set; ${spent:.2f} spent so far"
+        return f"budget ${cap:.2f}, ${spent:.2f} spent, ${max(0.0, cap - spent):.2f} left"
 
     def record_decision(self, approved: bool, amount: float, note: str) -> None:
         project = self.project()

@@ -79,7 +79,9 @@ def _approval_question(approval: Approval) -> str:
 
 async def _converse(
     runtime: ChatRuntime, thread_id: str, lines: Any, out: Callable[[str], None]
-) -> None:
+) -> int:
+    """Run the conversation; returns how many turns failed (piped chat then exits 1)."""
+    failed = 0
     pending = await runtime.restore_pending(thread_id)
     if pending is not None:
         out(_approval_question(pending))
@@ -108,6 +110,7 @@ async def _converse(
 
             if _debug():
                 raise
+            failed += 1
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             sys.stderr.write(f"error: this turn failed ({type(exc).__name__}: {first[:300]})\n")
             if "model" in first.lower() or "openai" in type(exc).__module__:
@@ -118,6 +121,7 @@ async def _converse(
         _print_turn(turn, out)
         if turn.approval is not None:
             out(_approval_question(turn.approval))
+    return failed
 
 
 def register(app: typer.Typer) -> None:
@@ -168,7 +172,7 @@ def register(app: typer.Typer) -> None:
             line = await asyncio.to_thread(sys.stdin.readline)
             return line if line else None
 
-        async def main() -> None:
+        async def main() -> int:
             reporter = LineReporter(err)
             try:
                 async with ChatRuntime.open(
@@ -180,11 +184,14 @@ def register(app: typer.Typer) -> None:
                     err.write(f"thread {thread_id}\n")
                     if interactive:
                         say("reelforge: tell me about the video you want to make. (/quit to leave)")
-                    await _converse(runtime, thread_id, read_line, say)
+                    failed = await _converse(runtime, thread_id, read_line, say)
                     attached = runtime.studio(thread_id).project()
                     if attached is not None:
                         err.write(f"resume with: reelforge chat --project {attached.id}\n")
+                    return failed
             finally:
                 await services.aclose()
 
-        asyncio.run(main())
+        if asyncio.run(main()) and not interactive:
+            err.write("error: a turn of this conversation failed (see above)\n")
+            raise typer.Exit(1)
