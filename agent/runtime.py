@@ -162,11 +162,13 @@ class ChatRuntime:
         reporter: Reporter | None = None,
         out_dir: Path | None = None,
         summarizer: Any = None,
+        read_dirs: tuple[Path, ...] = (),
     ) -> None:
         self.services = services
         self.model = model
         self.reporter = reporter
         self.out_dir = out_dir
+        self.read_dirs = read_dirs
         self.graph = build_agent(model, services.settings, checkpointer, summarizer=summarizer)
         self._locks: dict[str, asyncio.Lock] = {}
         self._pending: dict[str, Approval] = {}
@@ -182,6 +184,7 @@ class ChatRuntime:
         services: Services | None = None,
         out_dir: Path | None = None,
         summarizer: Any = None,
+        read_dirs: tuple[Path, ...] = (),
     ) -> AsyncIterator[ChatRuntime]:
         """A runtime with the SQLite checkpointer in the data dir, closed on exit."""
         import aiosqlite
@@ -197,14 +200,22 @@ class ChatRuntime:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             saver = AsyncSqliteSaver(conn)
-            yield cls(services, model or chat_model(settings), saver, reporter, out_dir, summarizer)
+            yield cls(
+                services,
+                model or chat_model(settings),
+                saver,
+                reporter,
+                out_dir,
+                summarizer,
+                read_dirs,
+            )
         finally:
             await conn.close()
             if own:
                 await services.aclose()
 
     def studio(self, thread_id: str) -> Studio:
-        return Studio(self.services, thread_id, self.reporter, self.out_dir)
+        return Studio(self.services, thread_id, self.reporter, self.out_dir, self.read_dirs)
 
     def _lock(self, thread_id: str) -> asyncio.Lock:
         return self._locks.setdefault(thread_id, asyncio.Lock())

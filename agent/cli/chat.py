@@ -106,9 +106,9 @@ async def _converse(
             else:
                 turn = await runtime.send(thread_id, text)
         except Exception as exc:  # the model or a bug: say so in one line, keep the conversation
-            from agent.cli.main import _debug
+            from agent.cli.common import debug
 
-            if _debug():
+            if debug():
                 raise
             failed += 1
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -139,11 +139,13 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Talk it through: interview, plan, approve, make and revise, in conversation."""
-        from agent.cli.main import _services, fail
+        from agent.cli.common import check_out, fail
+        from agent.cli.common import services as open_services
         from agent.runtime import ChatRuntime
         from memory.store import ProjectNotFound
 
-        services = _services()
+        check_out(out)
+        services = open_services()
         interactive = sys.stdin.isatty()
         err = sys.stderr
         thread_id = thread
@@ -176,7 +178,11 @@ def register(app: typer.Typer) -> None:
             reporter = LineReporter(err)
             try:
                 async with ChatRuntime.open(
-                    services.settings, reporter=reporter, services=services, out_dir=out
+                    services.settings,
+                    reporter=reporter,
+                    services=services,
+                    out_dir=out,
+                    read_dirs=(Path.cwd(),),
                 ) as runtime:
                     studio = runtime.studio(thread_id)
                     if project is not None and studio.session.project_id is None:

@@ -186,7 +186,7 @@ def test_export_timeline_tool_writes_a_loadable_otio(studio: Studio, tmp_path: P
 
     async def chat() -> None:
         settings = studio.services.settings
-        async with ChatRuntime.open(settings, model=model) as rt:
+        async with ChatRuntime.open(settings, model=model, out_dir=tmp_path) as rt:
             await rt.send("t", "give me the timeline")
 
     asyncio.run(chat())

@@ -255,6 +255,8 @@ class FinishingRun:
     store: ProjectStore | None = None
     """With `project_id`: where a paid voice-over's charge is written (and the budget read)."""
     project_id: str | None = None
+    """The cap paid sound is held to: the run's (`make --budget`, the project's), else None."""
+    budget_usd: float | None = None
 
     @property
     def ffmpeg(self) -> str | None:
@@ -408,7 +410,8 @@ class FinishingRun:
                 "charged); it is not sent again. Change the words to ask for a new one"
             )
         store, project_id = ledger
-        return budget_problem(self.settings.budget_usd, store.total_spend(project_id), price)
+        cap = self.budget_usd if self.budget_usd is not None else self.settings.budget_usd
+        return budget_problem(cap, store.total_spend(project_id), price)
 
     async def _paid(
         self, kind: StemKind, engine: str, text: str, seconds: float, dest: Path
