@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from memory.models import Production, Shot
+from memory.models import Production, Shot, TakeStatus
 from memory.store import ProjectStore
 from tools.providers.registry import default_profile
 from tools.settings import Settings
@@ -59,13 +59,28 @@ def estimate_shot(shot: Shot, takes: int) -> Quote:
 
 
 def quote_takes(
-    shots: list[Shot], takes: int | None, store: ProjectStore, project_id: str | None = None
+    shots: list[Shot],
+    takes: int | None,
+    store: ProjectStore,
+    project_id: str | None = None,
+    *,
+    retry_failed: bool = True,
 ) -> Quote:
-    """What the takes not rendered yet would cost (`takes` None: the default per shot)."""
+    """What the takes not rendered yet would cost (`takes` None: the default per shot). A
+    failed take of the project is sent again (and paid again) when `retry_failed`, as `make`
+    and chat do; `resume` leaves failed takes failed."""
     cost = seconds = 0.0
     priced: list[str] = []
     reused = 0
-    held = {t.input_hash for t in store.takes(project_id)} if project_id else set()
+    held = (
+        {
+            t.input_hash
+            for t in store.takes(project_id)
+            if not (retry_failed and t.status is TakeStatus.FAILED)
+        }
+        if project_id
+        else set()
+    )
     for shot in shots:
         wanted = takes_for(shot, takes)
         fresh = sum(
@@ -119,11 +134,13 @@ def quote_production(
     store: ProjectStore,
     settings: Settings,
     project_id: str | None = None,
+    *,
+    retry_failed: bool = True,
 ) -> Quote:
     """Takes and generated sound of a production: what `make`, `plan --json` and chat show."""
-    return quote_takes(production.shots(), takes, store, project_id).plus(
-        quote_sound(production, settings, project_id)
-    )
+    return quote_takes(
+        production.shots(), takes, store, project_id, retry_failed=retry_failed
+    ).plus(quote_sound(production, settings, project_id))
 
 
 def takes_wanted(takes: int | None, settings: Settings) -> int | None:

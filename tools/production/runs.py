@@ -193,7 +193,14 @@ async def finish(
     production = store.working(project.id)
     cap = services.settings.budget_usd if spec.budget_usd is None else spec.budget_usd
     if resuming or check:
-        quote = quote_production(production, spec.takes, store, services.settings, project.id)
+        quote = quote_production(
+            production,
+            spec.takes,
+            store,
+            services.settings,
+            project.id,
+            retry_failed=not resuming,
+        )
         check_budget(cap, store.total_spend(project.id), quote.cost_usd)
 
     async def render_shots(shots: list[Shot]) -> TakeBatch:
