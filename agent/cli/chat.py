@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from agent.runtime import Approval, ChatRuntime, Turn
     from memory.models import Shot, Take
 
+from agent.conversation.turns import parse_decision
+
 QUIT = {"/quit", "/exit", "quit", "exit"}
 
 
@@ -31,7 +33,7 @@ class LineReporter:
         self._seen: dict[str, float] = {}
 
     def step(self, name: str, fraction: float) -> None:
-        from agent.cli.progress import STEP_LABELS
+        from agent.conversation.turns import STEP_LABELS
 
         label = STEP_LABELS.get(name, name)
         if name not in self._seen:
@@ -45,27 +47,6 @@ class LineReporter:
         if take.error:
             self.err.write(f"... shot {shot.id} take failed: {take.error}\n")
             self.err.flush()
-
-
-def parse_decision(line: str) -> tuple[str, str | None, dict[str, Any] | None] | None:
-    """`approve` / `yes`, `reject [why]` / `no`, `edit takes=2` -> (decision, message, args)."""
-    words = line.strip().split(maxsplit=1)
-    if not words:
-        return None
-    head, rest = words[0].lower().rstrip(".!,"), (words[1] if len(words) > 1 else "")
-    if head in ("approve", "approved", "yes", "y", "ok", "okay", "go"):
-        return "approve", None, None
-    if head in ("reject", "rejected", "no", "n", "cancel"):
-        return "reject", rest or None, None
-    if head == "edit":
-        args: dict[str, Any] = {}
-        for pair in rest.replace(",", " ").split():
-            key, sep, value = pair.partition("=")
-            if not sep:
-                return None
-            args[key] = int(value) if value.isdigit() else value
-        return ("edit", None, args) if args else None
-    return None
 
 
 def _print_turn(turn: Turn, out: Callable[[str], None]) -> None:

@@ -111,7 +111,7 @@ class Progress:
         self._notes: list[str] = []
 
     def step(self, name: str, fraction: float) -> None:
-        from agent.cli.progress import STEP_LABELS
+        from agent.conversation.turns import STEP_LABELS
 
         label = STEP_LABELS.get(name, name)
         self._want = f":{WORKING}: {label}" + (" (done)" if fraction >= 1.0 else "...")
@@ -361,7 +361,7 @@ class SlackWorker:
             return  # the words with an image describe the image
         if not text.strip():
             return
-        from agent.cli.chat import parse_decision
+        from agent.conversation.turns import parse_decision
 
         runtime = self.runtime
         key = where.key

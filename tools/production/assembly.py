@@ -121,6 +121,7 @@ async def assemble_and_export(
     from tools.post.finish import finish, segments_from_shots
     from tools.post.finishing import FinishingRun, title_overlays
     from tools.post.platforms import delivery_plan
+    from tools.production.soundtrack import Soundtrack
 
     clips: list[ClipSpec] = []
     for shot in production.shots():
@@ -136,9 +137,13 @@ async def assemble_and_export(
         work_dir,
         services.settings,
         step,
-        store=services.store,
-        project_id=project.id,
-        budget_usd=services.settings.budget_usd if budget_usd is None else budget_usd,
+        stems=Soundtrack(
+            services.settings,
+            work_dir,
+            store=services.store,
+            project_id=project.id,
+            budget_usd=services.settings.budget_usd if budget_usd is None else budget_usd,
+        ),
     )
     clips = await finishing.clips(clips)
     await finishing.voice()
