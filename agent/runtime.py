@@ -151,6 +151,32 @@ def build_agent(
     )
 
 
+class ThreadLock:
+    """One thread's turn lock, re-entrant within one task: a front end may hold it around a
+    whole job (Slack posts replies and files after a turn) while the turn itself takes it
+    again; another task waits."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    async def __aenter__(self) -> ThreadLock:
+        me = asyncio.current_task()
+        if self._owner is not None and self._owner is me:
+            self._depth += 1
+            return self
+        await self._lock.acquire()
+        self._owner, self._depth = me, 1
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
 class ChatRuntime:
     """Conversations over one set of services; safe to share between front ends."""
 
@@ -170,7 +196,7 @@ class ChatRuntime:
         self.out_dir = out_dir
         self.read_dirs = read_dirs
         self.graph = build_agent(model, services.settings, checkpointer, summarizer=summarizer)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, ThreadLock] = {}
         self._pending: dict[str, Approval] = {}
 
     @classmethod
@@ -217,8 +243,11 @@ class ChatRuntime:
     def studio(self, thread_id: str) -> Studio:
         return Studio(self.services, thread_id, self.reporter, self.out_dir, self.read_dirs)
 
-    def _lock(self, thread_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(thread_id, asyncio.Lock())
+    def lock(self, thread_id: str) -> ThreadLock:
+        """The thread's one turn lock (the Slack worker holds it around a whole job)."""
+        return self._locks.setdefault(thread_id, ThreadLock())
+
+    _lock = lock
 
     def pending(self, thread_id: str) -> Approval | None:
         return self._pending.get(thread_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from memory.models import (
     Production,
     Project,
     SpendEntry,
+    TakeStatus,
 )
 from memory.store import slugify
 from tools.planner import PlanError
@@ -38,7 +40,13 @@ from tools.production.assembly import (
 )
 from tools.production.planning import plan as plan_production
 from tools.production.planning import subset
-from tools.production.pricing import Quote, quote_sound, quote_takes, takes_wanted
+from tools.production.pricing import (
+    Quote,
+    estimate_shot,
+    quote_sound,
+    quote_takes,
+    takes_wanted,
+)
 from tools.production.rendering import ranked_takes, render_takes
 from tools.production.services import ProductionError, Reporter, Services, project_dir
 from tools.production.soundtrack import MusicError, check_music_file
@@ -115,6 +123,37 @@ def describe_finishing(look: Finishing) -> str:
 
 class StudioError(ValueError):
     """Something the person (or the model) can fix; the message says how."""
+
+
+class PriceChanged(StudioError):
+    """The price shown for a new take is no longer the price; nothing was rendered."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a thread's project holds at one moment: to tell what a turn added."""
+
+    project_id: str | None
+    revisions: int
+    takes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class News:
+    """What a turn added: new successful takes, and new revisions with their exports."""
+
+    takes: frozenset[str]
+    revisions: list[tuple[int, list[Path]]]
+
+
+@dataclass(frozen=True)
+class TakeChoice:
+    """A shot's takes to choose from: (number, score, picked) best first, and one take's price."""
+
+    shot_id: str
+    description: str
+    takes: list[tuple[int, float | None, bool]]
+    one_take_usd: float
 
 
 # The one price type of the engine; AudioPrice is the old name of a sound quote.
@@ -500,6 +539,78 @@ class Studio:
         project = self.project()
         assert project is not None
         return ranked_takes(self.services.store, project.id, production.shot(shot_id))
+
+    def snapshot(self) -> Snapshot:
+        project = self.project()
+        if project is None:
+            return Snapshot(None, 0, frozenset())
+        store = self.services.store
+        takes = frozenset(t.id for t in store.takes(project.id) if t.status is TakeStatus.SUCCEEDED)
+        return Snapshot(project.id, len(store.revisions(project.id)), takes)
+
+    def news_since(self, before: Snapshot) -> News:
+        """The takes and revisions added since `before`."""
+        after = self.snapshot()
+        if after.project_id is None:
+            return News(frozenset(), [])
+        revisions = self.services.store.revisions(after.project_id)
+        first_new = before.revisions if before.project_id == after.project_id else 0
+        return News(
+            after.takes - before.takes,
+            [(r.number, list(r.production.exports)) for r in revisions[first_new:]],
+        )
+
+    def take_choices(self, only: frozenset[str] | None = None) -> list[TakeChoice]:
+        """Every shot's ranked takes (only shots with a take in `only`, when given), with the
+        engine's price of one more take."""
+        project, production = self._require_project()
+        out = []
+        for shot in production.shots():
+            ranked = self.ranked_takes(shot.id, production)
+            if not ranked or (only is not None and not any(t.id in only for t in ranked)):
+                continue
+            picked = production.picks.get(shot.id)
+            out.append(
+                TakeChoice(
+                    shot.id,
+                    shot.description,
+                    [(n, t.score, t.id == picked) for n, t in enumerate(ranked, start=1)],
+                    estimate_shot(shot, 1).cost_usd,
+                )
+            )
+        return out
+
+    def take_previews(self, only: frozenset[str] | None = None) -> list[tuple[str, Path]]:
+        """(file name, path) of the takes to preview: `shot-1.1-take-2.mp4`."""
+        project, production = self._require_project()
+        previews = []
+        for shot in production.shots():
+            for n, take in enumerate(self.ranked_takes(shot.id, production), start=1):
+                if take.file is not None and (only is None or take.id in only):
+                    previews.append((f"shot-{shot.id}-take-{n}{Path(take.file).suffix}", take.file))
+        return previews
+
+    async def one_more_take(self, shot_id: str, shown_usd: float, who: str) -> str:
+        """One more take of a shot at the price the person was shown (approved by asking);
+        `PriceChanged` when it now costs more."""
+        project, production = self._require_project()
+        try:
+            shot = production.shot(shot_id)
+        except KeyError:
+            raise StudioError(f"there is no shot {shot_id}") from None
+        price = estimate_shot(shot, 1).cost_usd
+        if price > shown_usd + 1e-9:
+            raise PriceChanged(
+                f"A new take of shot {shot_id} now costs ${price:.2f}, not ${shown_usd:.2f}; "
+                "nothing was rendered."
+            )
+        problem = self.budget_problem(price)
+        if problem is not None:
+            raise StudioError(problem)
+        if price > 0:
+            self.record_decision(True, price, f"new take of shot {shot_id} for {who}")
+        takes = len(self.ranked_takes(shot_id, production)) + 1
+        return await self.generate(takes=takes, shots=[shot_id])
 
     def pick(self, shot_id: str, take_number: int) -> str:
         project, production = self._require_project()
