@@ -117,3 +117,33 @@ def test_exports_follow_a_renamed_title(tmp_path: Path) -> None:
         "morning-ritual-9x16.mp4",
     ]
     assert "morning-ritual.otio" in timeline
+
+
+@pytest.mark.ffmpeg
+def test_a_revision_is_parsed_once_and_kept_with_the_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tools.production.revision as revision
+
+    parsed: list[str] = []
+    real = revision.parse_change
+
+    def counting(request: str, **kw: Any) -> Any:
+        parsed.append(request)
+        return real(request, **kw)
+
+    monkeypatch.setattr(revision, "parse_change", counting)
+    settings = Settings(data_dir=tmp_path / "data")
+    studio = _chat(settings, tmp_path / "out")
+    try:
+        asyncio.run(studio.generate())
+        offered = studio.revise("make it warmer")
+        assert "Ask which option to apply." in offered
+        # a new facade on the same thread (a restart) reads the kept plan
+        again = Studio(studio.services, "t", out_dir=tmp_path / "out")
+        assert again.quote_revision("rerender").cost_usd == 0
+        said = asyncio.run(again.apply_revision("regrade"))
+    finally:
+        asyncio.run(studio.services.aclose())
+    assert parsed == ["make it warmer"]
+    assert "warmer" in said and "regrade" in said

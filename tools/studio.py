@@ -48,11 +48,12 @@ from tools.production.pricing import (
     takes_wanted,
 )
 from tools.production.rendering import ranked_takes, render_takes
+from tools.production.revision import RevisionPlan, RevisionPlanError
 from tools.production.services import ProductionError, Reporter, Services, project_dir
 from tools.production.soundtrack import MusicError, check_music_file
 from tools.providers.registry import UnknownProvider, check_provider_id
 from tools.references import has_reference_store, score_consistency
-from tools.revisions import Change, RevisionNotUnderstood, parse_change
+from tools.revisions import RevisionNotUnderstood
 from tools.spend import budget_problem
 
 REQUIRED = ("story", "mood", "style", "duration", "formats", "audience")
@@ -731,39 +732,28 @@ class Studio:
 
     # -- revisions --------------------------------------------------------------------------
 
-    def _change(self, request: str, production: Production) -> Change:
-        brief = production.brief
+    def _change(self, request: str, production: Production) -> RevisionPlan:
+        """Parse a revision request once, into the typed plan the session keeps."""
         try:
-            return parse_change(
-                request,
-                grade=production.grade,
-                mood=brief.mood,
-                style=brief.style,
-                duration=brief.duration,
-                formats=list(brief.formats),
-            )
+            return RevisionPlan.parse(request, production)
         except RevisionNotUnderstood as exc:
             raise StudioError(str(exc)) from None
 
-    def _revised_brief(self, brief: Brief, change: Change) -> Brief:
-        data = brief.model_dump()
-        data.update(
-            mood=change.mood, style=change.style, duration=change.duration, formats=change.formats
-        )
-        if brief.scenes and any(s.duration for s in brief.scenes):
-            scale = change.duration / brief.duration
-            data["scenes"] = [
-                {**s.model_dump(), "duration": round(s.duration * scale, 3) if s.duration else None}
-                for s in brief.scenes
-            ]
-        try:
-            return Brief.model_validate(data)
-        except ValidationError as exc:
-            raise StudioError(
-                f"that change does not fit the brief: {exc.errors()[0]['msg']}"
-            ) from None
+    def _pending_plan(self, production: Production) -> RevisionPlan | None:
+        """The revision offered to this thread, as parsed when it was offered."""
+        pending = self.session.pending_revision
+        if not pending:
+            return None
+        plan = RevisionPlan.from_session(pending)
+        return plan if plan is not None else self._change(str(pending["request"]), production)
 
-    def _regraded(self, production: Production, change: Change) -> Production | None:
+    def _revised_brief(self, brief: Brief, change: RevisionPlan) -> Brief:
+        try:
+            return change.revised_brief(brief)
+        except RevisionPlanError as exc:
+            raise StudioError(str(exc)) from None
+
+    def _regraded(self, production: Production, change: RevisionPlan) -> Production | None:
         """The free path: same takes, new grade, trimmed shots, new formats; None if it can't."""
         scale = change.duration / production.brief.duration
         scenes = []
@@ -804,7 +794,7 @@ class Studio:
         rerender = rerender.model_copy(update={"grade": change.grade})
         quote = self.quote_takes(self.services.settings.takes, rerender)
         session = self.session
-        session.pending_revision = {"request": request, "label": change.label}
+        session.pending_revision = change.session_record()
         self._save(session)
         g = change.grade
         lines = [
@@ -839,10 +829,9 @@ class Studio:
         if option != "rerender":
             return self.quote_export()
         project, production = self._require_project()
-        pending = self.session.pending_revision
-        if not pending:
+        change = self._pending_plan(production)
+        if change is None:
             return Quote(0.0, 0.0, [], 0)
-        change = self._change(str(pending["request"]), production)
         plan = self._plan_production(self._revised_brief(production.brief, change), production)
         takes = self.quote_takes(self.services.settings.takes, plan)
         voice = self.quote_export(plan).cost_usd
@@ -850,10 +839,9 @@ class Studio:
 
     async def apply_revision(self, option: str) -> str:
         project, production = self._require_project()
-        pending = self.session.pending_revision
-        if not pending:
+        change = self._pending_plan(production)
+        if change is None:
             raise StudioError("no revision is waiting: describe the change first")
-        change = self._change(str(pending["request"]), production)
         if option == "regrade":
             regraded = self._regraded(production, change)
             if regraded is None:
