@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-from memory.models import Aspect, Brief, Grade, Production
+from memory.models import Brief, Production
 from tools.revisions import Change, parse_change
 
 
@@ -15,22 +15,8 @@ class RevisionPlanError(ValueError):
     """The revision does not fit the brief; the message says why."""
 
 
-class RevisionPlan(BaseModel):
+class RevisionPlan(Change):
     """What a revision request means: the new grade and brief words, length and formats."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    request: str
-    phrases: list[str]
-    grade: Grade
-    mood: str
-    style: str
-    duration: float
-    formats: list[Aspect]
-
-    @property
-    def label(self) -> str:
-        return " + ".join(self.phrases)
 
     @classmethod
     def parse(cls, request: str, production: Production) -> RevisionPlan:
@@ -49,15 +35,7 @@ class RevisionPlan(BaseModel):
 
     @classmethod
     def from_change(cls, change: Change) -> RevisionPlan:
-        return cls(
-            request=change.request,
-            phrases=list(change.phrases),
-            grade=change.grade,
-            mood=change.mood,
-            style=change.style,
-            duration=change.duration,
-            formats=list(change.formats),
-        )
+        return cls.model_validate(change.model_dump())
 
     def session_record(self) -> dict[str, Any]:
         """What the chat session keeps while the person chooses an option."""
