@@ -303,3 +303,25 @@ def test_an_approved_export_buys_the_ambience_and_mixes_it(
 
     asyncio.run(chat())
     assert sandbox.state.submissions["elevenlabs"] == 1
+
+
+def test_paid_sound_is_held_to_the_runs_cap_not_only_the_setting(
+    sandbox: Sandbox, sandbox_settings: Settings, ledger: tuple[ProjectStore, str], tmp_path: Path
+) -> None:
+    """`make --budget` caps paid voice (and every fallback engine) as it caps takes, even with
+    no REELFORGE_BUDGET_USD."""
+    store, pid = ledger
+    work = tmp_path / "work"
+    assert sandbox_settings.budget_usd is None
+    run = FinishingRun(
+        Finishing(voiceover=TEXT),
+        work,
+        sandbox_settings,
+        lambda *_: None,
+        stems=Soundtrack(sandbox_settings, work, store=store, project_id=pid, budget_usd=0.0001),
+    )
+    asyncio.run(run.voice())
+    assert sandbox.state.submissions.get("openai", 0) == 0
+    assert sandbox.state.submissions.get("elevenlabs", 0) == 0
+    assert store.spend(pid) == []
+    assert any("over the budget of $0.00" in note for note in run.notes)
