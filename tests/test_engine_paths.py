@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli.main import app
+from memory.models import Brief
 from tests.refs.conftest import make_png
 from tests.test_cli import GOOD, _store_rows
 from tools.production import Services
@@ -172,3 +173,42 @@ def test_show_json_gives_the_brief(tmp_path: Path) -> None:
         "audience": "cat people",
         "platform": "instagram feed",
     }
+
+
+def test_resume_refuses_an_unusable_out_folder_in_one_line(tmp_path: Path) -> None:
+    from memory.models import Production
+    from memory.store import ProjectStore
+    from tools.production import RunSpec
+
+    taken = tmp_path / "taken"
+    taken.write_text("a file")
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.data_dir.mkdir(parents=True)
+    store = ProjectStore(settings.db_path)
+    try:
+        project = store.create_project("Test", Production(brief=_brief_model()))
+        store.save_run(project.id, RunSpec(takes=1, out_dir=taken).model_dump_json())
+    finally:
+        store.close()
+    for _ in range(2):  # and again: no traceback the second time either
+        result = runner.invoke(app, ["resume", project.id])
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert lines[-1].startswith("error: --out") and "is a file" in lines[-1]
+        assert "Traceback" not in result.output
+
+
+def _brief_model() -> Brief:
+    from memory.briefs import parse_brief
+
+    return parse_brief(
+        {
+            "title": "Test",
+            "story": "A girl on a roof.",
+            "mood": "calm",
+            "style": "cinematic",
+            "duration": 6,
+            "formats": ["9:16"],
+            "audience": "everyone",
+        }
+    )
