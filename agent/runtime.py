@@ -31,7 +31,7 @@ from langgraph.types import Command
 
 import prompts
 from agent.models import chat_model, is_offline
-from agent.tools import ALL_TOOLS, PAID_TOOLS, ChatContext, price_of
+from agent.tools import ALL_TOOLS, PAID_TOOLS, ChatContext, Unpriceable, price_of
 from tools.production import Reporter, Services
 from tools.providers.registry import provider_ids
 from tools.settings import Settings
@@ -43,6 +43,8 @@ ROUTING_RULES = (
     "unconfigured providers fall back to the free offline animatic."
 )
 MODEL_CALLS_PER_TURN = 30
+# The longest chat message taken in; a longer one is refused in one line and never stored.
+MAX_MESSAGE_CHARS = 8000
 
 Decision = Literal["approve", "reject", "edit"]
 
@@ -55,6 +57,10 @@ class Approval:
     args: dict[str, Any]
     price_usd: float
     description: str
+    # Why the call cannot be priced; such a call is refused, never approved at $0.
+    refusal: str | None = None
+    # The person edited the call's arguments: approving runs the edited call.
+    edited: bool = False
 
 
 @dataclass
@@ -77,16 +83,29 @@ def system_prompt(settings: Settings) -> str:
     )
 
 
+def _spend_question(studio: Studio, tool: str, args: dict[str, Any], price: float) -> str:
+    """ "Spend $X on tool {args}? (budget ...)": the price, and the cap with what is left."""
+    what = f"Spend ${price:.2f} on {tool} {args or ''}".strip() + "?"
+    return f"{what} ({studio.budget_note()})"
+
+
 def _approval_config(threshold: float) -> InterruptOnConfig:
     def when(request: ToolCallRequest) -> bool:
         ctx = cast(ChatContext, request.runtime.context)
         call = request.tool_call
-        return price_of(ctx.studio, call["name"], dict(call["args"])) > threshold
+        try:
+            return price_of(ctx.studio, call["name"], dict(call["args"])) > threshold
+        except Unpriceable:
+            return True  # stop it: `_run` refuses it with the reason
 
     def describe(tool_call: Any, state: Any, runtime: Any) -> str:
         ctx: ChatContext = runtime.context
-        price = price_of(ctx.studio, tool_call["name"], dict(tool_call["args"]))
-        return f"Spend ${price:.2f} on {tool_call['name']} {tool_call['args'] or ''}".strip() + "?"
+        args = dict(tool_call["args"])
+        try:
+            price = price_of(ctx.studio, tool_call["name"], args)
+        except Unpriceable as exc:
+            return f"Cannot price {tool_call['name']}: {exc}"
+        return _spend_question(ctx.studio, tool_call["name"], args, price)
 
     return InterruptOnConfig(
         allowed_decisions=["approve", "edit", "reject"], description=describe, when=when
@@ -132,6 +151,32 @@ def build_agent(
     )
 
 
+class ThreadLock:
+    """One thread's turn lock, re-entrant within one task: a front end may hold it around a
+    whole job (Slack posts replies and files after a turn) while the turn itself takes it
+    again; another task waits."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    async def __aenter__(self) -> ThreadLock:
+        me = asyncio.current_task()
+        if self._owner is not None and self._owner is me:
+            self._depth += 1
+            return self
+        await self._lock.acquire()
+        self._owner, self._depth = me, 1
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
 class ChatRuntime:
     """Conversations over one set of services; safe to share between front ends."""
 
@@ -143,13 +188,15 @@ class ChatRuntime:
         reporter: Reporter | None = None,
         out_dir: Path | None = None,
         summarizer: Any = None,
+        read_dirs: tuple[Path, ...] = (),
     ) -> None:
         self.services = services
         self.model = model
         self.reporter = reporter
         self.out_dir = out_dir
+        self.read_dirs = read_dirs
         self.graph = build_agent(model, services.settings, checkpointer, summarizer=summarizer)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, ThreadLock] = {}
         self._pending: dict[str, Approval] = {}
 
     @classmethod
@@ -163,6 +210,7 @@ class ChatRuntime:
         services: Services | None = None,
         out_dir: Path | None = None,
         summarizer: Any = None,
+        read_dirs: tuple[Path, ...] = (),
     ) -> AsyncIterator[ChatRuntime]:
         """A runtime with the SQLite checkpointer in the data dir, closed on exit."""
         import aiosqlite
@@ -178,23 +226,42 @@ class ChatRuntime:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             saver = AsyncSqliteSaver(conn)
-            yield cls(services, model or chat_model(settings), saver, reporter, out_dir, summarizer)
+            yield cls(
+                services,
+                model or chat_model(settings),
+                saver,
+                reporter,
+                out_dir,
+                summarizer,
+                read_dirs,
+            )
         finally:
             await conn.close()
             if own:
                 await services.aclose()
 
     def studio(self, thread_id: str) -> Studio:
-        return Studio(self.services, thread_id, self.reporter, self.out_dir)
+        return Studio(self.services, thread_id, self.reporter, self.out_dir, self.read_dirs)
 
-    def _lock(self, thread_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(thread_id, asyncio.Lock())
+    def lock(self, thread_id: str) -> ThreadLock:
+        """The thread's one turn lock (the Slack worker holds it around a whole job)."""
+        return self._locks.setdefault(thread_id, ThreadLock())
+
+    _lock = lock
 
     def pending(self, thread_id: str) -> Approval | None:
         return self._pending.get(thread_id)
 
     async def send(self, thread_id: str, text: str) -> Turn:
-        """One message from the person; waits for any turn already running in this thread."""
+        """One message from the person; waits for any turn already running in this thread.
+        A message over MAX_MESSAGE_CHARS is refused in one line and never stored."""
+        if len(text) > MAX_MESSAGE_CHARS:
+            return Turn(
+                [
+                    f"That message is too long ({len(text)} characters; the limit is "
+                    f"{MAX_MESSAGE_CHARS}). Send it shorter, or put long text in a brief file."
+                ]
+            )
         async with self._lock(thread_id):
             if thread_id in self._pending:
                 approval = self._pending[thread_id]
@@ -209,23 +276,48 @@ class ChatRuntime:
         message: str | None = None,
         args: dict[str, Any] | None = None,
     ) -> Turn:
-        """Answer the thread's pending approval; the decision lands in the spend ledger."""
+        """Answer the thread's pending approval; the decision lands in the spend ledger.
+
+        An edit (`takes=3`) is re-quoted and asked again with the new price and the budget;
+        an edit that cannot be priced or does not fit the budget is refused with the reason."""
         async with self._lock(thread_id):
             approval = self._pending.pop(thread_id, None)
             if approval is None:
                 return Turn(["There is nothing waiting for approval."])
             studio = self.studio(thread_id)
+            if approval.refusal is not None and decision != "reject":
+                return await self._refuse(
+                    thread_id, studio, approval, f"it cannot be priced: {approval.refusal}"
+                )
             if decision == "approve":
                 studio.record_decision(True, approval.price_usd, approval.description)
                 answer: dict[str, Any] = {"type": "approve"}
+                if approval.edited:
+                    answer = {
+                        "type": "edit",
+                        "edited_action": {"name": approval.tool, "args": approval.args},
+                    }
             elif decision == "edit":
                 new_args = {**approval.args, **(args or {})}
-                price = price_of(studio, approval.tool, new_args)
-                studio.record_decision(True, price, f"edited to {new_args}: {approval.description}")
-                answer = {
-                    "type": "edit",
-                    "edited_action": {"name": approval.tool, "args": new_args},
-                }
+                try:
+                    price = price_of(studio, approval.tool, new_args)
+                except Unpriceable as exc:
+                    return await self._refuse(
+                        thread_id, studio, approval, f"that edit cannot be priced: {exc}"
+                    )
+                problem = studio.budget_problem(price)
+                if problem is not None:
+                    edited = Approval(approval.tool, new_args, price, approval.description)
+                    return await self._refuse(thread_id, studio, edited, problem)
+                again = Approval(
+                    approval.tool,
+                    new_args,
+                    price,
+                    _spend_question(studio, approval.tool, new_args, price),
+                    edited=True,
+                )
+                self._pending[thread_id] = again
+                return Turn([f"Re-quoted the edit: {again.description}"], again)
             else:
                 studio.record_decision(False, approval.price_usd, approval.description)
                 answer = {
@@ -234,10 +326,24 @@ class ChatRuntime:
                 }
             return await self._run(thread_id, Command(resume={"decisions": [answer]}))
 
+    async def _refuse(
+        self, thread_id: str, studio: Studio, approval: Approval, reason: str
+    ) -> Turn:
+        """Refuse a paid call with its reason: in the reply, in the ledger, and to the model."""
+        said = f"Not done, nothing was spent: {reason}."
+        studio.record_decision(False, approval.price_usd, f"refused ({reason}): {approval.tool}")
+        answer = {"type": "reject", "message": said}
+        turn = await self._run(thread_id, Command(resume={"decisions": [answer]}))
+        turn.replies.insert(0, said)
+        return turn
+
     async def _run(self, thread_id: str, payload: Any) -> Turn:
         config: Any = {"configurable": {"thread_id": thread_id}, "recursion_limit": 100}
         context = ChatContext(studio=self.studio(thread_id))
         turn = Turn()
+        # Messages already in the thread are never replies of this turn, even when the
+        # summariser hands the kept history back as an update.
+        seen = {m.id for m in await self.history(thread_id) if m.id}
         async for update in self.graph.astream(
             payload, config, context=context, stream_mode="updates"
         ):
@@ -246,8 +352,21 @@ class ChatRuntime:
                     turn.approval = self._approval_from(thread_id, data)
                     continue
                 for message in _messages(data):
+                    if message.id and message.id in seen:
+                        continue
+                    if message.id:
+                        seen.add(message.id)
                     if isinstance(message, AIMessage) and message.text.strip():
                         turn.replies.append(message.text.strip())
+        if turn.approval is not None and turn.approval.refusal is not None:
+            refused = turn.approval
+            after = await self._refuse(
+                thread_id,
+                self.studio(thread_id),
+                refused,
+                f"it cannot be priced: {refused.refusal}",
+            )
+            return Turn([*turn.replies, *after.replies], after.approval)
         if turn.approval is not None:
             self._pending[thread_id] = turn.approval
         return turn
@@ -256,8 +375,12 @@ class ChatRuntime:
         value = interrupts[0].value
         request = value["action_requests"][0]
         studio = self.studio(thread_id)
-        price = price_of(studio, request["name"], dict(request["args"]))
-        return Approval(request["name"], dict(request["args"]), price, request["description"])
+        args = dict(request["args"])
+        try:
+            price = price_of(studio, request["name"], args)
+        except Unpriceable as exc:
+            return Approval(request["name"], args, 0.0, request["description"], refusal=str(exc))
+        return Approval(request["name"], args, price, request["description"])
 
     async def history(self, thread_id: str) -> list[BaseMessage]:
         state = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})

@@ -336,18 +336,29 @@ ALL_TOOLS: list[BaseTool] = [
 PAID_TOOLS = ("generate_takes", "apply_revision", "export_video")
 
 
+class Unpriceable(Exception):
+    """A paid tool call whose price cannot be worked out; it is refused, never run at $0."""
+
+
 def price_of(studio: Studio, name: str, args: dict[str, object]) -> float:
-    """What this tool call would spend, from the same quotes the tools use."""
+    """What this tool call would spend, from the same quotes the tools use; raises
+    `Unpriceable` with the reason when it cannot be priced (fails closed)."""
     try:
         if name == "generate_takes":
             takes = args.get("takes")
-            return studio.quote_takes(
-                int(str(takes)) if takes else studio.services.settings.takes
-            ).cost_usd
+            try:
+                count = (
+                    int(str(takes)) if takes not in (None, "") else studio.services.settings.takes
+                )
+            except ValueError:
+                raise StudioError(f"takes must be a whole number, got {takes!r}") from None
+            if not 1 <= count <= 20:
+                raise StudioError(f"takes per shot must be between 1 and 20, got {count}")
+            return studio.quote_takes(count).cost_usd
         if name == "apply_revision":
             return studio.quote_revision(str(args.get("option"))).cost_usd
         if name == "export_video":
             return studio.quote_export().cost_usd
-    except ACTIONABLE:
-        return 0.0
+    except ACTIONABLE as exc:
+        raise Unpriceable(str(exc)) from None
     return 0.0

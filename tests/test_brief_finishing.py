@@ -180,7 +180,7 @@ def test_make_finishes_as_the_flags_say(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    videos = sorted(out.glob("*.mp4"))
+    videos = sorted((out / "rev-1").glob("*.mp4"))
     assert [p.name for p in videos] == ["tiny-16x9.mp4", "tiny-1x1.mp4"]
     for video in videos:
         info = probe(video)
@@ -212,5 +212,5 @@ def test_sidecar_subtitles_need_words(tmp_path: Path) -> None:
         app, ["make", str(path), "--out", str(out), "--takes", "1", "--subtitles", "sidecar"]
     )
     assert result.exit_code == 0, result.output
-    assert [p.name for p in out.iterdir()] == ["tiny-1x1.mp4"]
+    assert [p.name for p in (out / "rev-1").iterdir()] == ["tiny-1x1.mp4"]
     assert "no subtitles: no shot has dialogue and there is no voice-over text" in result.stderr

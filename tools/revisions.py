@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict
+
 from memory.models import ASPECTS, Aspect, Grade
 from tools.post.grades import UnknownGradeWords, grade_for
 
@@ -103,9 +105,10 @@ class RevisionNotUnderstood(ValueError):
     """No known revision phrase in the request; the message lists what is understood."""
 
 
-@dataclass(frozen=True)
-class Change:
-    """A revision request as a precise change."""
+class Change(BaseModel):
+    """A revision request as a precise change (typed, so a session can keep it)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     request: str
     phrases: list[str]

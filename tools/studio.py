@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +28,33 @@ from memory.models import (
     SpendEntry,
     TakeStatus,
 )
-from tools.planner import PlanError, plan_scenes
-from tools.production import (
-    ProductionError,
-    Reporter,
-    Services,
+from memory.store import slugify
+from tools.planner import PlanError
+from tools.production.assembly import (
+    OutputError,
     assemble_and_export,
-    estimate_shot,
-    render_takes,
+    confined,
+    export_dir,
+    output_root,
+    write_timeline,
 )
+from tools.production.planning import plan as plan_production
+from tools.production.planning import subset
+from tools.production.pricing import (
+    Quote,
+    estimate_shot,
+    quote_sound,
+    quote_takes,
+    takes_wanted,
+)
+from tools.production.rendering import ranked_takes, render_takes
+from tools.production.revision import RevisionPlan, RevisionPlanError
+from tools.production.services import ProductionError, Reporter, Services, project_dir
+from tools.production.soundtrack import MusicError, check_music_file
 from tools.providers.registry import UnknownProvider, check_provider_id
-from tools.references import has_reference_store, score_consistency, with_references
-from tools.revisions import Change, RevisionNotUnderstood, parse_change
+from tools.references import has_reference_store, score_consistency
+from tools.revisions import RevisionNotUnderstood
 from tools.spend import budget_problem
-from tools.takes import take_input_hash
 
 REQUIRED = ("story", "mood", "style", "duration", "formats", "audience")
 TEXT_FIELDS = ("title", "story", "mood", "style", "audience", "platform")
@@ -113,27 +126,39 @@ class StudioError(ValueError):
     """Something the person (or the model) can fix; the message says how."""
 
 
-@dataclass(frozen=True)
-class Quote:
-    """The price and time of work before it is done."""
-
-    cost_usd: float
-    seconds: float
-    shots: list[str]
-    reused: int
-
-    def describe(self) -> str:
-        what = f"{len(self.shots)} shot(s)" if self.shots else "nothing new"
-        money = "free" if self.cost_usd == 0 else f"${self.cost_usd:.2f}"
-        extra = f", {self.reused} take(s) reused" if self.reused else ""
-        return f"{money} for {what}{extra}, about {self.seconds:.0f}s"
+class PriceChanged(StudioError):
+    """The price shown for a new take is no longer the price; nothing was rendered."""
 
 
 @dataclass(frozen=True)
-class AudioPrice(Quote):
-    """A quote for an export: what each piece of generated sound costs."""
+class Snapshot:
+    """What a thread's project holds at one moment: to tell what a turn added."""
 
-    parts: dict[str, float] = field(default_factory=dict)
+    project_id: str | None
+    revisions: int
+    takes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class News:
+    """What a turn added: new successful takes, and new revisions with their exports."""
+
+    takes: frozenset[str]
+    revisions: list[tuple[int, list[Path]]]
+
+
+@dataclass(frozen=True)
+class TakeChoice:
+    """A shot's takes to choose from: (number, score, picked) best first, and one take's price."""
+
+    shot_id: str
+    description: str
+    takes: list[tuple[int, float | None, bool]]
+    one_take_usd: float
+
+
+# The one price type of the engine; AudioPrice is the old name of a sound quote.
+AudioPrice = Quote
 
 
 def platform_format(platform: str) -> Aspect | None:
@@ -204,11 +229,15 @@ class Studio:
         thread_id: str,
         reporter: Reporter | None = None,
         out_dir: Path | None = None,
+        read_dirs: tuple[Path, ...] = (),
     ) -> None:
         self.services = services
         self.thread_id = thread_id
         self.reporter = reporter
         self.out_dir = out_dir
+        # Folders a tool may read images from besides the project's and the uploads: the
+        # person's own (e.g. the folder `reelforge chat` was started in, a brief's folder).
+        self.read_dirs = read_dirs
 
     # -- state ------------------------------------------------------------------------------
 
@@ -273,10 +302,10 @@ class Studio:
                     [value] if isinstance(value, str) else list(value)
                 )
             elif name == "music":
-                path = Path(str(value)).expanduser()
-                if not path.is_file():
-                    raise StudioError(f"music file {str(value)!r} not found")
-                draft["music"] = str(path.resolve())
+                try:
+                    draft["music"] = str(check_music_file(Path(str(value))))
+                except MusicError as exc:
+                    raise StudioError(str(exc)) from None
             elif name == "scenes":
                 draft["scenes"] = self._scene_dicts(value)
             else:
@@ -339,27 +368,15 @@ class Studio:
 
     def _plan_production(self, brief: Brief, old: Production | None) -> Production:
         try:
-            scenes = plan_scenes(
-                brief, self.services.registry, overrides=self.session.overrides or None
+            return plan_production(
+                brief,
+                self.services,
+                self.session.overrides or None,
+                old=old,
+                project_id=self.session.project_id,
             )
         except (PlanError, UnknownProvider) as exc:
             raise StudioError(str(exc)) from None
-        production = with_references(
-            Production(brief=brief, scenes=scenes), self.services.settings, self.session.project_id
-        )
-        if old is not None:
-            kept = {}
-            for shot in production.shots():
-                try:
-                    before = old.shot(shot.id)
-                except KeyError:
-                    continue
-                if shot.id in old.picks and take_input_hash(shot, 0) == take_input_hash(before, 0):
-                    kept[shot.id] = old.picks[shot.id]
-            production = production.model_copy(
-                update={"grade": old.grade, "finishing": old.finishing, "picks": kept}
-            )
-        return production
 
     def plan(self) -> str:
         brief = self.brief()
@@ -376,7 +393,7 @@ class Studio:
         return self.describe_plan(production)
 
     def describe_plan(self, production: Production, takes: int | None = None) -> str:
-        takes = takes or self.services.settings.takes
+        takes = takes_wanted(takes, self.services.settings)
         brief = production.brief
         lines = [
             f'Plan for "{brief.title}" ({brief.duration:g}s, {", ".join(brief.formats)}), '
@@ -393,7 +410,8 @@ class Studio:
             if shot.components.missing():
                 lines.append(f"  missing prompt components: {', '.join(shot.components.missing())}")
         quote = self.quote_takes(takes, production)
-        lines.append(f"Estimated cost of {takes} take(s) per shot: {quote.describe()}.")
+        per_shot = f"{takes} take(s) per shot" if takes else "the default takes per shot"
+        lines.append(f"Estimated cost of {per_shot}: {quote.describe()}.")
         return "\n".join(lines)
 
     def set_scenes(self, scenes: list[dict[str, Any]]) -> str:
@@ -431,31 +449,38 @@ class Studio:
 
     # -- takes ------------------------------------------------------------------------------
 
-    def quote_takes(self, takes: int, production: Production | None = None) -> Quote:
-        """What rendering `takes` takes of every shot would cost, reusing what already exists."""
+    def quote_takes(self, takes: int | None, production: Production | None = None) -> Quote:
+        """What rendering `takes` takes of every shot would cost (None: the default per shot),
+        reusing what already exists: the engine's one take price."""
         if production is None:
             production = self._require_project()[1]
-        store = self.services.store
-        cost = seconds = 0.0
-        shots: list[str] = []
-        reused = 0
-        for shot in production.shots():
-            fresh = sum(
-                1 for i in range(takes) if store.find_take_by_hash(take_input_hash(shot, i)) is None
-            )
-            reused += takes - fresh
-            if fresh:
-                est = estimate_shot(shot, fresh)
-                cost += est.cost_usd
-                seconds = max(seconds, est.seconds)
-                shots.append(shot.id)
-        return Quote(round(cost, 4), round(seconds, 1), shots, reused)
+        return quote_takes(
+            production.shots(),
+            takes_wanted(takes, self.services.settings),
+            self.services.store,
+            self.session.project_id,
+        )
 
     def _check_budget(self, project: Project, quote: Quote) -> None:
-        spent = self.services.store.total_spend(project.id)
-        problem = budget_problem(self.services.settings.budget_usd, spent, quote.cost_usd)
+        problem = self.budget_problem(quote.cost_usd)
         if problem is not None:
             raise StudioError(problem)
+
+    def _spent(self) -> float:
+        project = self.project()
+        return 0.0 if project is None else self.services.store.total_spend(project.id)
+
+    def budget_problem(self, amount: float) -> str | None:
+        """Why spending `amount` more would pass the cap, or None when it fits."""
+        return budget_problem(self.services.settings.budget_usd, self._spent(), amount)
+
+    def budget_note(self) -> str:
+        """The cap and what is left of it, in words, for an approval question."""
+        cap = self.services.settings.budget_usd
+        spent = self._spent()
+        if cap is None:
+            return f"no budget cap set; ${spent:.2f} spent so far"
+        return f"budget ${cap:.2f}, ${spent:.2f} spent, ${max(0.0, cap - spent):.2f} left"
 
     def record_decision(self, approved: bool, amount: float, note: str) -> None:
         project = self.project()
@@ -472,24 +497,16 @@ class Studio:
 
     async def generate(self, takes: int | None = None, shots: list[str] | None = None) -> str:
         """Render takes of every shot (or only `shots`), then pick the best of each."""
-        takes = takes or self.services.settings.takes
-        if not 1 <= takes <= 20:
+        if takes is not None and not 1 <= takes <= 20:
             raise StudioError("takes per shot must be between 1 and 20")
+        takes = takes_wanted(takes, self.services.settings)
         project, production = self._require_project()
         wanted = [s for s in production.shots() if shots is None or s.id in shots]
-        only = {s.id for s in wanted}
-        subset = production.model_copy(
-            update={
-                "scenes": [
-                    sc.model_copy(update={"shots": [s for s in sc.shots if s.id in only]})
-                    for sc in production.scenes
-                ]
-            }
-        )
-        self._check_budget(project, self.quote_takes(takes, subset))
+        part = subset(production, {s.id for s in wanted})
+        self._check_budget(project, self.quote_takes(takes, part))
         spent_before = self.services.store.total_spend(project.id)
         try:
-            batch = await render_takes(project, subset, self.services, takes, self.reporter)
+            batch = await render_takes(project, part, self.services, takes, self.reporter)
         except ProductionError as exc:
             raise StudioError(str(exc)) from None
         drift = score_consistency(
@@ -522,14 +539,79 @@ class Studio:
             production = self._require_project()[1]
         project = self.project()
         assert project is not None
-        shot = production.shot(shot_id)
-        current = {take_input_hash(shot, i) for i in range(20)}
-        takes = [
-            t
-            for t in self.services.store.takes(project.id, shot_id)
-            if t.status is TakeStatus.SUCCEEDED and t.input_hash in current
-        ]
-        return sorted(takes, key=lambda t: -(t.score or 0.0))
+        return ranked_takes(self.services.store, project.id, production.shot(shot_id))
+
+    def snapshot(self) -> Snapshot:
+        project = self.project()
+        if project is None:
+            return Snapshot(None, 0, frozenset())
+        store = self.services.store
+        takes = frozenset(t.id for t in store.takes(project.id) if t.status is TakeStatus.SUCCEEDED)
+        return Snapshot(project.id, len(store.revisions(project.id)), takes)
+
+    def news_since(self, before: Snapshot) -> News:
+        """The takes and revisions added since `before`."""
+        after = self.snapshot()
+        if after.project_id is None:
+            return News(frozenset(), [])
+        revisions = self.services.store.revisions(after.project_id)
+        first_new = before.revisions if before.project_id == after.project_id else 0
+        return News(
+            after.takes - before.takes,
+            [(r.number, list(r.production.exports)) for r in revisions[first_new:]],
+        )
+
+    def take_choices(self, only: frozenset[str] | None = None) -> list[TakeChoice]:
+        """Every shot's ranked takes (only shots with a take in `only`, when given), with the
+        engine's price of one more take."""
+        project, production = self._require_project()
+        out = []
+        for shot in production.shots():
+            ranked = self.ranked_takes(shot.id, production)
+            if not ranked or (only is not None and not any(t.id in only for t in ranked)):
+                continue
+            picked = production.picks.get(shot.id)
+            out.append(
+                TakeChoice(
+                    shot.id,
+                    shot.description,
+                    [(n, t.score, t.id == picked) for n, t in enumerate(ranked, start=1)],
+                    estimate_shot(shot, 1).cost_usd,
+                )
+            )
+        return out
+
+    def take_previews(self, only: frozenset[str] | None = None) -> list[tuple[str, Path]]:
+        """(file name, path) of the takes to preview: `shot-1.1-take-2.mp4`."""
+        project, production = self._require_project()
+        previews = []
+        for shot in production.shots():
+            for n, take in enumerate(self.ranked_takes(shot.id, production), start=1):
+                if take.file is not None and (only is None or take.id in only):
+                    previews.append((f"shot-{shot.id}-take-{n}{Path(take.file).suffix}", take.file))
+        return previews
+
+    async def one_more_take(self, shot_id: str, shown_usd: float, who: str) -> str:
+        """One more take of a shot at the price the person was shown (approved by asking);
+        `PriceChanged` when it now costs more."""
+        project, production = self._require_project()
+        try:
+            shot = production.shot(shot_id)
+        except KeyError:
+            raise StudioError(f"there is no shot {shot_id}") from None
+        price = estimate_shot(shot, 1).cost_usd
+        if price > shown_usd + 1e-9:
+            raise PriceChanged(
+                f"A new take of shot {shot_id} now costs ${price:.2f}, not ${shown_usd:.2f}; "
+                "nothing was rendered."
+            )
+        problem = self.budget_problem(price)
+        if problem is not None:
+            raise StudioError(problem)
+        if price > 0:
+            self.record_decision(True, price, f"new take of shot {shot_id} for {who}")
+        takes = len(self.ranked_takes(shot_id, production)) + 1
+        return await self.generate(takes=takes, shots=[shot_id])
 
     def pick(self, shot_id: str, take_number: int) -> str:
         project, production = self._require_project()
@@ -557,8 +639,7 @@ class Studio:
                 raise StudioError(f"shot {shot_id} has no take yet: generate takes first")
             production.picks[shot_id] = ranked[0].id
         number = len(self.services.store.revisions(project.id)) + 1
-        base = out_dir or self.out_dir or self.services.settings.data_dir / "projects" / project.id
-        target = base / f"rev-{number}"
+        target = export_dir(self.services.settings, project.id, number, out_dir or self.out_dir)
         step = self.reporter.step if self.reporter else None
         notes: list[str] = []
         try:
@@ -621,76 +702,58 @@ class Studio:
         )
         return "\n".join(lines)
 
-    def quote_export(self, production: Production | None = None) -> AudioPrice:
+    def quote_export(self, production: Production | None = None) -> Quote:
         """What the next export would spend: only generated sound (a paid voice-over, music,
         ambience) not made yet costs."""
-        from tools.production import estimate_audio
-
         project, current = self._require_project()
-        production = production or current
-        quote = estimate_audio(production, self.services.settings, project.id)
-        return AudioPrice(quote.cost_usd, 5.0, [], 0, quote.parts)
+        return quote_sound(production or current, self.services.settings, project.id)
 
     def export_timeline(self, out: str | None = None) -> str:
-        """An OpenTimelineIO timeline of the picked takes, for re-cutting in an editor."""
-        from tools.post.otio_export import OTIOExportError, from_production, write
-
+        """An OpenTimelineIO timeline of the picked takes, for re-cutting in an editor. It is
+        written only under the project's output folder (the `--out` given on the command line,
+        else the project's folder): a path elsewhere is refused and no folder is made."""
         project, production = self._require_project()
         latest = self.services.store.latest(project.id)
         source = latest.production if latest is not None else production
+        root = output_root(self.services.settings, project.id, self.out_dir)
+        slug = slugify(source.brief.title) if source.brief.title else project.slug
         try:
-            timeline = from_production(
-                source, self.services.store.take, title=project.title, project_id=project.id
-            )
-        except OTIOExportError as exc:
+            target = confined(out or f"{slug}.otio", root, what="the timeline")
+            if target.suffix != ".otio":
+                raise OutputError(f"the timeline file must end in .otio, got {target.name!r}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            clips = write_timeline(project, source, self.services.store, target)
+        except (OutputError, ProductionError) as exc:
             raise StudioError(str(exc)) from None
-        except KeyError as exc:
-            raise StudioError(f"take {exc.args[0]} is not in the store") from None
-        base = self.out_dir or self.services.settings.data_dir / "projects" / project.id
-        target = Path(out).expanduser() if out else base / f"{project.slug}.otio"
-        if target.suffix != ".otio":
-            raise StudioError(f"the timeline file must end in .otio, got {target.name!r}")
-        write(timeline, target)
         return (
-            f"Wrote the timeline {target}: {len(source.shots())} clip(s) pointing at the source "
+            f"Wrote the timeline {target}: {clips} clip(s) pointing at the source "
             "takes; open it in DaVinci Resolve or Premiere (via OTIO) to re-cut."
         )
 
     # -- revisions --------------------------------------------------------------------------
 
-    def _change(self, request: str, production: Production) -> Change:
-        brief = production.brief
+    def _change(self, request: str, production: Production) -> RevisionPlan:
+        """Parse a revision request once, into the typed plan the session keeps."""
         try:
-            return parse_change(
-                request,
-                grade=production.grade,
-                mood=brief.mood,
-                style=brief.style,
-                duration=brief.duration,
-                formats=list(brief.formats),
-            )
+            return RevisionPlan.parse(request, production)
         except RevisionNotUnderstood as exc:
             raise StudioError(str(exc)) from None
 
-    def _revised_brief(self, brief: Brief, change: Change) -> Brief:
-        data = brief.model_dump()
-        data.update(
-            mood=change.mood, style=change.style, duration=change.duration, formats=change.formats
-        )
-        if brief.scenes and any(s.duration for s in brief.scenes):
-            scale = change.duration / brief.duration
-            data["scenes"] = [
-                {**s.model_dump(), "duration": round(s.duration * scale, 3) if s.duration else None}
-                for s in brief.scenes
-            ]
-        try:
-            return Brief.model_validate(data)
-        except ValidationError as exc:
-            raise StudioError(
-                f"that change does not fit the brief: {exc.errors()[0]['msg']}"
-            ) from None
+    def _pending_plan(self, production: Production) -> RevisionPlan | None:
+        """The revision offered to this thread, as parsed when it was offered."""
+        pending = self.session.pending_revision
+        if not pending:
+            return None
+        plan = RevisionPlan.from_session(pending)
+        return plan if plan is not None else self._change(str(pending["request"]), production)
 
-    def _regraded(self, production: Production, change: Change) -> Production | None:
+    def _revised_brief(self, brief: Brief, change: RevisionPlan) -> Brief:
+        try:
+            return change.revised_brief(brief)
+        except RevisionPlanError as exc:
+            raise StudioError(str(exc)) from None
+
+    def _regraded(self, production: Production, change: RevisionPlan) -> Production | None:
         """The free path: same takes, new grade, trimmed shots, new formats; None if it can't."""
         scale = change.duration / production.brief.duration
         scenes = []
@@ -731,7 +794,7 @@ class Studio:
         rerender = rerender.model_copy(update={"grade": change.grade})
         quote = self.quote_takes(self.services.settings.takes, rerender)
         session = self.session
-        session.pending_revision = {"request": request, "label": change.label}
+        session.pending_revision = change.session_record()
         self._save(session)
         g = change.grade
         lines = [
@@ -766,10 +829,9 @@ class Studio:
         if option != "rerender":
             return self.quote_export()
         project, production = self._require_project()
-        pending = self.session.pending_revision
-        if not pending:
+        change = self._pending_plan(production)
+        if change is None:
             return Quote(0.0, 0.0, [], 0)
-        change = self._change(str(pending["request"]), production)
         plan = self._plan_production(self._revised_brief(production.brief, change), production)
         takes = self.quote_takes(self.services.settings.takes, plan)
         voice = self.quote_export(plan).cost_usd
@@ -777,10 +839,9 @@ class Studio:
 
     async def apply_revision(self, option: str) -> str:
         project, production = self._require_project()
-        pending = self.session.pending_revision
-        if not pending:
+        change = self._pending_plan(production)
+        if change is None:
             raise StudioError("no revision is waiting: describe the change first")
-        change = self._change(str(pending["request"]), production)
         if option == "regrade":
             regraded = self._regraded(production, change)
             if regraded is None:
@@ -807,11 +868,36 @@ class Studio:
 
     # -- references -------------------------------------------------------------------------
 
+    def readable_dirs(self) -> list[Path]:
+        """Where add_reference may read: the project's folder, the upload folders, and the
+        folders the front end named (the chat's folder, a brief's folder)."""
+        data = self.services.settings.data_dir
+        dirs = [data / "uploads", data / "slack" / "uploads", *self.read_dirs]
+        project = self.project()
+        if project is not None:
+            dirs.append(project_dir(self.services.settings, project.id))
+        return [d.expanduser().resolve() for d in dirs]
+
+    def _readable(self, raw: str) -> Path:
+        """`raw` resolved if it is a file inside a readable folder; one answer otherwise, the
+        same whether or not the file exists elsewhere (nothing is revealed)."""
+        roots = self.readable_dirs()
+        given = Path(raw).expanduser()
+        for root in roots:
+            candidate = (given if given.is_absolute() else root / given).resolve()
+            inside = candidate != root and root in candidate.parents
+            if inside and candidate.is_file():
+                return candidate
+        shown = ", ".join(str(r) for r in roots if r.is_dir()) or "an upload"
+        raise StudioError(
+            f"no image {raw!r} in the folders I may read ({shown}); put it there or upload it"
+        )
+
     def add_reference(
         self, path: str, kind: str, name: str, description: str = "", library: bool = False
     ) -> str:
-        """Add an image on this machine as a reference of this project (or the shared library)."""
-        from memory.refstore import RefStore
+        """Add an image from the project's folder, an upload or the person's folder as a
+        reference of this project (or the shared library)."""
         from tools.references import ReferenceError, add_reference
 
         project = None if library else self.project()
@@ -820,15 +906,15 @@ class Studio:
                 "plan first (a reference belongs to a project), or add it to the library"
             )
         settings = self.services.settings
-        store = RefStore.open(settings.data_dir, settings.chroma_url)
+        source = self._readable(path)
         try:
             added = add_reference(
-                Path(path).expanduser(),
+                source,
                 kind,
                 name,
                 description,
                 None if project is None else project.id,
-                store=store,
+                store=self.services.refs(),
                 refs_dir=settings.data_dir / "refs",
             )
         except ReferenceError as exc:
@@ -842,12 +928,8 @@ class Studio:
         settings = self.services.settings
         if not has_reference_store(settings):
             return "There are no references yet."
-        from memory.refstore import RefStore
-
         project = self.project()
-        hits = RefStore.open(settings.data_dir, settings.chroma_url).search(
-            text, None if project is None else project.id, k=5
-        )
+        hits = self.services.refs().search(text, None if project is None else project.id, k=5)
         if not hits:
             return f"No reference matches {text!r}."
         return "\n".join(

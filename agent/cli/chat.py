@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from agent.runtime import Approval, ChatRuntime, Turn
     from memory.models import Shot, Take
 
+from agent.conversation.turns import parse_decision
+
 QUIT = {"/quit", "/exit", "quit", "exit"}
 
 
@@ -31,7 +33,7 @@ class LineReporter:
         self._seen: dict[str, float] = {}
 
     def step(self, name: str, fraction: float) -> None:
-        from agent.cli.progress import STEP_LABELS
+        from agent.conversation.turns import STEP_LABELS
 
         label = STEP_LABELS.get(name, name)
         if name not in self._seen:
@@ -47,27 +49,6 @@ class LineReporter:
             self.err.flush()
 
 
-def parse_decision(line: str) -> tuple[str, str | None, dict[str, Any] | None] | None:
-    """`approve` / `yes`, `reject [why]` / `no`, `edit takes=2` -> (decision, message, args)."""
-    words = line.strip().split(maxsplit=1)
-    if not words:
-        return None
-    head, rest = words[0].lower().rstrip(".!,"), (words[1] if len(words) > 1 else "")
-    if head in ("approve", "approved", "yes", "y", "ok", "okay", "go"):
-        return "approve", None, None
-    if head in ("reject", "rejected", "no", "n", "cancel"):
-        return "reject", rest or None, None
-    if head == "edit":
-        args: dict[str, Any] = {}
-        for pair in rest.replace(",", " ").split():
-            key, sep, value = pair.partition("=")
-            if not sep:
-                return None
-            args[key] = int(value) if value.isdigit() else value
-        return ("edit", None, args) if args else None
-    return None
-
-
 def _print_turn(turn: Turn, out: Callable[[str], None]) -> None:
     for reply in turn.replies:
         out(reply)
@@ -79,7 +60,9 @@ def _approval_question(approval: Approval) -> str:
 
 async def _converse(
     runtime: ChatRuntime, thread_id: str, lines: Any, out: Callable[[str], None]
-) -> None:
+) -> int:
+    """Run the conversation; returns how many turns failed (piped chat then exits 1)."""
+    failed = 0
     pending = await runtime.restore_pending(thread_id)
     if pending is not None:
         out(_approval_question(pending))
@@ -104,10 +87,11 @@ async def _converse(
             else:
                 turn = await runtime.send(thread_id, text)
         except Exception as exc:  # the model or a bug: say so in one line, keep the conversation
-            from agent.cli.main import _debug
+            from agent.cli.common import debug
 
-            if _debug():
+            if debug():
                 raise
+            failed += 1
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             sys.stderr.write(f"error: this turn failed ({type(exc).__name__}: {first[:300]})\n")
             if "model" in first.lower() or "openai" in type(exc).__module__:
@@ -118,6 +102,7 @@ async def _converse(
         _print_turn(turn, out)
         if turn.approval is not None:
             out(_approval_question(turn.approval))
+    return failed
 
 
 def register(app: typer.Typer) -> None:
@@ -135,11 +120,13 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Talk it through: interview, plan, approve, make and revise, in conversation."""
-        from agent.cli.main import _services, fail
+        from agent.cli.common import check_out, fail
+        from agent.cli.common import services as open_services
         from agent.runtime import ChatRuntime
         from memory.store import ProjectNotFound
 
-        services = _services()
+        check_out(out)
+        services = open_services()
         interactive = sys.stdin.isatty()
         err = sys.stderr
         thread_id = thread
@@ -168,11 +155,15 @@ def register(app: typer.Typer) -> None:
             line = await asyncio.to_thread(sys.stdin.readline)
             return line if line else None
 
-        async def main() -> None:
+        async def main() -> int:
             reporter = LineReporter(err)
             try:
                 async with ChatRuntime.open(
-                    services.settings, reporter=reporter, services=services, out_dir=out
+                    services.settings,
+                    reporter=reporter,
+                    services=services,
+                    out_dir=out,
+                    read_dirs=(Path.cwd(),),
                 ) as runtime:
                     studio = runtime.studio(thread_id)
                     if project is not None and studio.session.project_id is None:
@@ -180,11 +171,14 @@ def register(app: typer.Typer) -> None:
                     err.write(f"thread {thread_id}\n")
                     if interactive:
                         say("reelforge: tell me about the video you want to make. (/quit to leave)")
-                    await _converse(runtime, thread_id, read_line, say)
+                    failed = await _converse(runtime, thread_id, read_line, say)
                     attached = runtime.studio(thread_id).project()
                     if attached is not None:
                         err.write(f"resume with: reelforge chat --project {attached.id}\n")
+                    return failed
             finally:
                 await services.aclose()
 
-        asyncio.run(main())
+        if asyncio.run(main()) and not interactive:
+            err.write("error: a turn of this conversation failed (see above)\n")
+            raise typer.Exit(1)

@@ -5,21 +5,31 @@ Heavy modules are imported inside the commands so `reelforge --help` starts fast
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from memory.models import Brief, Production, Revision
-    from tools.production import Services
+from agent.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    check_music,
+    check_out,
+    fail,
+    print_run,
+    report_run,
+    run_pipeline,
+)
+from agent.cli.common import load_brief as _load_brief
+from agent.cli.common import services as _services
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from memory.models import Brief, Production
+    from tools.production import Quote, Services
+
+__all__ = ["EXIT_FAILED", "EXIT_USAGE", "app", "fail", "plan_json", "run"]
 
 app = typer.Typer(
     name="reelforge",
@@ -29,38 +39,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-EXIT_USAGE = 2
-EXIT_FAILED = 1
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """One line on stderr, then exit: the shape of every error a person sees."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _services() -> Services:
-    from pydantic import ValidationError
-
-    from tools.production import Services
-    from tools.settings import Settings
-
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        fail(f"setting REELFORGE_{str(err['loc'][0]).upper()}: {err['msg']}")
-    return Services.open(settings)
-
-
-def _load_brief(path: Path) -> Brief:
-    from memory.briefs import BriefError, load_brief
-
-    try:
-        return load_brief(path)
-    except BriefError as exc:
-        fail(f"{path}: {exc}")
 
 
 def _parse_overrides(values: list[str]) -> dict[str, str]:
@@ -89,9 +67,16 @@ def _plan(brief: Brief, services: Services, overrides: dict[str, str]) -> Produc
         fail(str(exc))
 
 
-def plan_json(production: Production, takes: int | None, audio_usd: float = 0.0) -> dict[str, Any]:
+def plan_json(
+    production: Production,
+    takes: int | None,
+    audio_usd: float = 0.0,
+    quote: Quote | None = None,
+) -> dict[str, Any]:
     """`takes` None: the default per shot (5 on a paid provider, 1 on the free animatic);
-    `audio_usd` what the generated sound would cost (paid voice-over, music, ambience)."""
+    `audio_usd` what the generated sound would cost (paid voice-over, music, ambience);
+    `quote` the engine's price of the whole production (takes reused cost nothing), which
+    then gives the totals."""
     from tools.production import estimate_shot
     from tools.references import unreferenced_characters
     from tools.takes import takes_for
@@ -140,9 +125,9 @@ def plan_json(production: Production, takes: int | None, audio_usd: float = 0.0)
         "formats": production.brief.formats,
         "finishing": production.finishing.model_dump(mode="json"),
         "takes_per_shot": takes,
-        "estimated_cost_usd": round(total_cost + audio_usd, 4),
+        "estimated_cost_usd": round(total_cost + audio_usd, 4) if quote is None else quote.cost_usd,
         "estimated_seconds": round(total_time, 1),
-        "audio_usd": audio_usd,
+        "audio_usd": audio_usd if quote is None else round(sum(quote.parts.values()), 4),
         "scenes": scenes,
     }
 
@@ -223,22 +208,9 @@ BudgetOpt = Annotated[
 
 def takes_wanted(takes: int | None, services: Services) -> int | None:
     """--takes, else REELFORGE_TAKES when set, else None (the per-shot default)."""
-    if takes is not None:
-        return takes
-    settings = services.settings
-    return settings.takes if "takes" in settings.model_fields_set else None
+    from tools.production.pricing import takes_wanted as wanted
 
-
-def report_run(project_id: str, production: Production, services: Services) -> None:
-    """On stderr: shots that fell back to another provider, and takes that failed (why)."""
-    for shot in production.shots():
-        if shot.provider_reason.startswith("fell back"):
-            typer.echo(f"note: shot {shot.id} {shot.provider_reason}", err=True)
-    failed = [t for t in services.store.takes(project_id) if t.status.value == "failed"]
-    if failed:
-        typer.echo(f"note: {len(failed)} take(s) failed and were not used:", err=True)
-        for take in failed:
-            typer.echo(f"  shot {take.shot_id} take {take.id}: {take.error}", err=True)
+    return wanted(takes, services.settings)
 
 
 ProviderOpt = Annotated[
@@ -367,13 +339,15 @@ def plan_cmd(
         posters=posters,
         voiceover=voiceover,
     )
+    check_music(brief)
     services = _services()
     try:
         production = _plan(brief, services, _parse_overrides(provider or []))
-        from tools.production import estimate_audio
+        from tools.production import quote_production
 
-        audio = estimate_audio(production, services.settings).cost_usd
-        data = plan_json(production, takes_wanted(takes, services), audio)
+        n = takes_wanted(takes, services)
+        quote = quote_production(production, n, services.store, services.settings)
+        data = plan_json(production, n, quote=quote)
     finally:
         services.store.close()
     if as_json:
@@ -413,6 +387,8 @@ def make_cmd(
         posters=posters,
         voiceover=voiceover,
     )
+    check_out(out)  # before anything is planned or paid
+    check_music(brief)
     services = _services()
     overrides = _parse_overrides(provider or [])
     _plan(brief, services, overrides)  # fails fast, before anything is written
@@ -442,37 +418,6 @@ def make_cmd(
 
     project, revision, spend = run_pipeline(go)
     print_run(project.id, revision, spend, as_json=as_json)
-
-
-def run_pipeline(go: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a make or resume: over budget is a usage error (exit 2), a failed step exit 1."""
-    from tools.post.runner import FFmpegError, FFmpegNotFound
-    from tools.production import ProductionError
-    from tools.spend import BudgetExceeded
-
-    try:
-        return asyncio.run(go())
-    except BudgetExceeded as exc:
-        fail(str(exc))
-    except (ProductionError, FFmpegError, FFmpegNotFound) as exc:
-        fail(str(exc) if _debug() else str(exc).splitlines()[0], EXIT_FAILED)
-
-
-def print_run(project_id: str, revision: Revision, spend: float, *, as_json: bool) -> None:
-    """The summary of a finished run: JSON on stdout, or a line and the export paths."""
-    exports = [str(p) for p in revision.production.exports]
-    if as_json:
-        summary = {
-            "project_id": project_id,
-            "revision": revision.number,
-            "exports": exports,
-            "spend_usd": spend,
-        }
-        typer.echo(json.dumps(summary))
-        return
-    typer.echo(f"project {project_id} (revision {revision.number}), spent ${spend:.2f}")
-    for path in exports:
-        typer.echo(path)
 
 
 @app.command("projects")
@@ -528,6 +473,19 @@ def show_cmd(
         "title": project.title,
         "revisions": len(revisions),
         "revision_notes": [r.note for r in revisions],
+        "brief": production.brief.model_dump(
+            mode="json",
+            include={
+                "title",
+                "story",
+                "mood",
+                "style",
+                "duration",
+                "formats",
+                "audience",
+                "platform",
+            },
+        ),
         "exports": [str(p) for p in production.exports],
         "master": str(production.master) if production.master else None,
         "grade": production.grade.model_dump(),
@@ -552,10 +510,6 @@ def show_cmd(
         typer.echo(f"  shot {shot['id']}: {shot['provider']}, take {shot['take'] or '-'}")
     for path in data["exports"]:
         typer.echo(f"  {path}")
-
-
-def _debug() -> bool:
-    return os.environ.get("REELFORGE_DEBUG", "") not in ("", "0")
 
 
 from agent.cli import ref_cmd  # noqa: E402  (registers `reelforge ref ...`)

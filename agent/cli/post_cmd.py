@@ -519,8 +519,9 @@ def export_cmd(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write it.")] = None,
 ) -> None:
     """Export a project for an editor: --otio writes a timeline pointing at the source takes."""
-    from memory.store import ProjectNotFound, ProjectStore
-    from tools.post.otio_export import OTIOExportError, from_production, write
+    from memory.store import ProjectNotFound, ProjectStore, slugify
+    from tools.production.assembly import OutputError, write_timeline
+    from tools.production.services import ProductionError
     from tools.settings import Settings
 
     if not otio_flag:
@@ -533,18 +534,14 @@ def export_cmd(
             _fail(str(exc))
         revisions = store.revisions(project.id)
         production = revisions[-1].production if revisions else store.working(project.id)
+        slug = slugify(production.brief.title) if production.brief.title else project.slug
+        target = out or Path(f"{slug}.otio")
         try:
-            timeline = from_production(
-                production, store.take, title=project.title, project_id=project.id
-            )
-        except OTIOExportError as exc:
+            write_timeline(project, production, store, target)
+        except (OutputError, ProductionError) as exc:
             _fail(str(exc))
-        except KeyError as exc:
-            _fail(f"take {exc.args[0]} is not in the store")
     finally:
         store.close()
-    target = out or Path(f"{project.slug}.otio")
-    write(timeline, target)
     typer.echo(str(target))
 
 

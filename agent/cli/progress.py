@@ -7,21 +7,10 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from agent.conversation.turns import STEP_LABELS
 from memory.models import Shot, Take, TakeStatus
 
-STEP_LABELS = {
-    "plan": "planning",
-    "takes": "rendering takes",
-    "master": "cutting the master",
-    "audio": "laying the audio bed",
-    "loudness": "levelling loudness to -14 LUFS",
-    "export": "exporting every format",
-    "stabilise": "stabilising the picked takes",
-    "voiceover": "speaking the voice-over",
-    "interpolate": "interpolating the frame rate",
-    "subtitles": "adding subtitles",
-    "uhd": "writing UHD files",
-}
+__all__ = ["STEP_LABELS", "RichReporter"]
 
 
 class RichReporter:

@@ -7,6 +7,7 @@ exported and committed as `reelforge make` would have done.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
@@ -32,12 +33,22 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     ) -> None:
         """Finish an interrupted `reelforge make`: poll in-flight jobs, never resubmit them."""
-        from agent.cli.main import _services, fail, print_run, report_run, run_pipeline
+        from agent.cli.common import (
+            fail,
+            print_run,
+            report_run,
+            run_pipeline,
+            unreconciled_lines,
+        )
+        from agent.cli.common import (
+            services as open_services,
+        )
         from agent.cli.progress import RichReporter
+        from memory.models import TakeStatus
         from memory.store import ProjectNotFound
-        from tools.production import finish, run_spec
+        from tools.production import resume
 
-        services = _services()
+        services = open_services()
         store = services.store
         try:
             if project_ref is not None:
@@ -60,24 +71,38 @@ def register(app: typer.Typer) -> None:
             store.close()
             typer.echo(f"nothing to resume: {project.id} is finished (`reelforge show` has it)")
             return
-        spec = run_spec(store, project.id)
+        unreconciled: list[dict[str, str]] = []
+
+        def left_unknown() -> list[dict[str, str]]:
+            return [
+                {"take": t.id, "shot": t.shot_id, "error": t.error or "outcome unknown"}
+                for t in store.takes(project.id)
+                if t.status is TakeStatus.UNKNOWN
+            ]
 
         async def go() -> tuple[Any, float]:
             with RichReporter() as reporter:
                 try:
-                    _, revision = await finish(
-                        project,
-                        services,
-                        spec,
-                        reporter,
-                        resuming=True,
-                        resubmit_unknown=resubmit_unknown,
-                    )
+                    try:
+                        _, revision = await resume(
+                            project, services, reporter, resubmit_unknown=resubmit_unknown
+                        )
+                    finally:
+                        unreconciled.extend(left_unknown())
                     report_run(project.id, revision.production, services)
                     return revision, store.total_spend(project.id)
                 finally:
                     await services.aclose()
 
         typer.echo(f"resuming {project.id}", err=True)
-        revision, spend = run_pipeline(go)
-        print_run(project.id, revision, spend, as_json=as_json)
+        try:
+            revision, spend = run_pipeline(go)
+        except typer.Exit:
+            # the run failed (one line on stderr): still name what could not be reconciled
+            if as_json:
+                typer.echo(json.dumps({"project_id": project.id, "unreconciled": unreconciled}))
+            else:
+                for line in unreconciled_lines(unreconciled):
+                    typer.echo(line)
+            raise
+        print_run(project.id, revision, spend, as_json=as_json, unreconciled=unreconciled)

@@ -18,7 +18,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the Slack bot: each thread is one conversation and one production. Needs
         SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (--http)."""
-        from agent.cli.main import _services, fail
+        from agent.cli.common import fail
+        from agent.cli.common import services as _services
 
         services = _services()
         settings = services.settings

@@ -31,7 +31,7 @@ from slack_sdk.web import SlackResponse
 
 from agent.slack import blocks
 from agent.slack.allow import REFUSAL
-from memory.models import Shot, Take, TakeStatus
+from memory.models import Shot, Take
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from agent.runtime import Approval, ChatRuntime, Turn
     from tools.production import Services
     from tools.settings import Settings
-    from tools.studio import Studio
+    from tools.studio import Snapshot, Studio
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class Progress:
         self._notes: list[str] = []
 
     def step(self, name: str, fraction: float) -> None:
-        from agent.cli.progress import STEP_LABELS
+        from agent.conversation.turns import STEP_LABELS
 
         label = STEP_LABELS.get(name, name)
         self._want = f":{WORKING}: {label}" + (" (done)" if fraction >= 1.0 else "...")
@@ -158,13 +158,6 @@ class Progress:
             await self._show(f":white_check_mark: done{notes}")
 
 
-@dataclass(frozen=True)
-class _Snapshot:
-    project_id: str | None
-    revisions: int
-    takes: frozenset[str]
-
-
 class SlackWorker:
     """Owns the background loop, the runtime and every call back into Slack."""
 
@@ -192,7 +185,6 @@ class SlackWorker:
         self._stop: asyncio.Event | None = None
         self._runtime: ChatRuntime | None = None
         self._startup_error: BaseException | None = None
-        self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.failures: list[str] = []  # thread keys whose job failed unexpectedly
 
@@ -286,7 +278,7 @@ class SlackWorker:
 
     async def _guarded(self, where: Where, job: Callable[[], Awaitable[None]]) -> None:
         try:
-            async with self._locks.setdefault(where.key, asyncio.Lock()):
+            async with self.runtime.lock(where.key):
                 await job()
         except Exception:
             logger.exception("Slack job failed in thread %s", where.key)
@@ -361,7 +353,7 @@ class SlackWorker:
             return  # the words with an image describe the image
         if not text.strip():
             return
-        from agent.cli.chat import parse_decision
+        from agent.conversation.turns import parse_decision
 
         runtime = self.runtime
         key = where.key
@@ -383,18 +375,10 @@ class SlackWorker:
     def _studio(self, where: Where) -> Studio:
         return self.runtime.studio(where.key)
 
-    def _snapshot(self, studio: Studio) -> _Snapshot:
-        project = studio.project()
-        if project is None:
-            return _Snapshot(None, 0, frozenset())
-        store = studio.services.store
-        takes = frozenset(t.id for t in store.takes(project.id) if t.status is TakeStatus.SUCCEEDED)
-        return _Snapshot(project.id, len(store.revisions(project.id)), takes)
-
     async def _turn(self, where: Where, run: Callable[[], Awaitable[Turn]]) -> None:
         """Run one turn with a progress message, then post what it produced."""
         studio = self._studio(where)
-        before = self._snapshot(studio)
+        before = studio.snapshot()
         progress = Progress(self, where)
         token = _progress.set(progress)
         try:
@@ -408,7 +392,7 @@ class SlackWorker:
         self,
         where: Where,
         studio: Studio,
-        before: _Snapshot,
+        before: Snapshot,
         replies: list[str],
         approval: Approval | None,
     ) -> None:
@@ -420,15 +404,11 @@ class SlackWorker:
                 await self._post(where, reply, blocks.format_blocks(reply))
             else:
                 await self._post(where, reply)
-        after = self._snapshot(studio)
-        if after.project_id is not None:
-            new_takes = after.takes - before.takes
-            if new_takes:
-                await self._post_takes(where, studio, new_takes)
-            revisions = studio.services.store.revisions(after.project_id)
-            first_new = before.revisions if before.project_id == after.project_id else 0
-            for revision in revisions[first_new:]:
-                await self._post_exports(where, revision.number, revision.production.exports)
+        news = studio.news_since(before)
+        if news.takes:
+            await self._post_takes(where, studio, news.takes)
+        for number, exports in news.revisions:
+            await self._post_exports(where, number, exports)
         if approval is not None:
             await self._post(
                 where,
@@ -441,33 +421,16 @@ class SlackWorker:
     def _shot_takes(
         self, studio: Studio, only: frozenset[str] | None
     ) -> tuple[list[blocks.ShotTakes], list[tuple[str, Path]]]:
-        from tools.production import estimate_shot
-
-        project = studio.project()
-        assert project is not None
-        production = studio.services.store.working(project.id)
-        shots: list[blocks.ShotTakes] = []
-        previews: list[tuple[str, Path]] = []
-        for shot in production.shots():
-            ranked = studio.ranked_takes(shot.id, production)
-            if not ranked or (only is not None and not any(t.id in only for t in ranked)):
-                continue
-            picked = production.picks.get(shot.id)
-            shots.append(
-                blocks.ShotTakes(
-                    shot.id,
-                    shot.description,
-                    [
-                        blocks.TakeChoice(n, t.score, t.id == picked)
-                        for n, t in enumerate(ranked, start=1)
-                    ],
-                    estimate_shot(shot, 1).cost_usd,
-                )
+        shots = [
+            blocks.ShotTakes(
+                c.shot_id,
+                c.description,
+                [blocks.TakeChoice(n, score, picked) for n, score, picked in c.takes],
+                c.one_take_usd,
             )
-            for n, take in enumerate(ranked, start=1):
-                if take.file is not None and (only is None or take.id in only):
-                    previews.append((f"shot-{shot.id}-take-{n}{Path(take.file).suffix}", take.file))
-        return shots, previews
+            for c in studio.take_choices(only)
+        ]
+        return shots, studio.take_previews(only)
 
     async def _post_takes(self, where: Where, studio: Studio, new: frozenset[str]) -> None:
         shots, previews = self._shot_takes(studio, new)
@@ -564,38 +527,23 @@ class SlackWorker:
 
     async def _regenerate(self, where: Where, user: str, shot_id: str, shown_usd: float) -> None:
         """One more take of a shot. The button showed the price, so pressing it approves it."""
-        from tools.production import estimate_shot
-        from tools.studio import StudioError
+        from tools.studio import PriceChanged, StudioError
 
         studio = self._studio(where)
-        before = self._snapshot(studio)
+        before = studio.snapshot()
+        progress = Progress(self, where)
+        token = _progress.set(progress)
         try:
-            project = studio.project()
-            if project is None:
-                raise StudioError("there is no plan yet: complete the brief, then plan it")
-            production = studio.services.store.working(project.id)
-            shot = production.shot(shot_id)
-            price = estimate_shot(shot, 1).cost_usd
-            if price > shown_usd + 1e-9:
-                await self._post(
-                    where,
-                    f"A new take of shot {shot_id} now costs {blocks.money(price)}, not "
-                    f"{blocks.money(shown_usd)}; nothing was rendered.",
-                )
-                return
-            if price > 0:
-                studio.record_decision(True, price, f"new take of shot {shot_id} for <@{user}>")
-            takes = len(studio.ranked_takes(shot_id, production)) + 1
-            progress = Progress(self, where)
-            token = _progress.set(progress)
-            try:
-                text = await studio.generate(takes=takes, shots=[shot_id])
-            finally:
-                _progress.reset(token)
-                await progress.finish()
-        except (StudioError, KeyError) as exc:
+            text = await studio.one_more_take(shot_id, shown_usd, f"<@{user}>")
+        except PriceChanged as exc:
+            await self._post(where, str(exc))
+            return
+        except StudioError as exc:
             await self._post(where, f"No new take: {exc}")
             return
+        finally:
+            _progress.reset(token)
+            await progress.finish()
         await self._publish(where, studio, before, [text], None)
 
     # -- reference images -----------------------------------------------------------------

@@ -96,7 +96,9 @@ def test_reference_tools_through_the_agent(tmp_path: Path) -> None:
     )
 
     async def run() -> None:
-        async with ChatRuntime.open(Settings(data_dir=tmp_path / "data"), model=model) as rt:
+        async with ChatRuntime.open(
+            Settings(data_dir=tmp_path / "data"), model=model, read_dirs=(tmp_path,)
+        ) as rt:
             await rt.send("t", "here is the roof")
 
     asyncio.run(run())

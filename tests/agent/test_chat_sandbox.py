@@ -37,6 +37,7 @@ def test_approvals_are_answered_from_the_piped_stream(tmp_path: Path, sandbox: S
         "approve",
     ]
     env = {**os.environ, **sandbox.env(), "REELFORGE_DATA_DIR": str(tmp_path / "data")}
+    env["REELFORGE_TAKES"] = "1"  # chat's default is make's: 5 takes of a paid shot
     done = subprocess.run(
         [sys.executable, "-m", "agent.cli.main", "chat", "--out", str(tmp_path / "out")],
         input="\n".join(lines) + "\n",

@@ -20,6 +20,7 @@ from memory.models import Finishing
 from tools.post.finishing import FinishingRun, subtitle_cues
 from tools.post.probe import probe
 from tools.production import Services
+from tools.production.soundtrack import Soundtrack
 from tools.settings import Settings
 from tools.studio import Studio
 
@@ -139,11 +140,13 @@ def test_no_voice_is_said_never_faked(tmp_path: Path, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(sound.shutil, "which", lambda _name: None)  # no espeak-ng
     steps: list[str] = []
+    settings = Settings(data_dir=tmp_path / "data")
     run = FinishingRun(
         Finishing(voiceover="Hello there."),
         tmp_path / "work",
-        Settings(data_dir=tmp_path / "data"),
+        settings,
         lambda name, _f: steps.append(name),
+        stems=Soundtrack(settings, tmp_path / "work"),
     )
     assert asyncio.run(run.voice()) is None
     assert run.voice_file is None and "voiceover" not in steps
@@ -186,7 +189,7 @@ def test_export_timeline_tool_writes_a_loadable_otio(studio: Studio, tmp_path: P
 
     async def chat() -> None:
         settings = studio.services.settings
-        async with ChatRuntime.open(settings, model=model) as rt:
+        async with ChatRuntime.open(settings, model=model, out_dir=tmp_path) as rt:
             await rt.send("t", "give me the timeline")
 
     asyncio.run(chat())

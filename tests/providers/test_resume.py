@@ -109,7 +109,7 @@ def test_kill_during_make_then_resume_pays_each_take_once(
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["exports"] and all(Path(p).is_file() for p in result["exports"])
-    assert all(Path(p).parent == out for p in result["exports"])  # make's --out was kept
+    assert all(Path(p).parent == out / "rev-1" for p in result["exports"])  # --out kept
     assert _stats(url)["submissions"] == {"kling": TAKES}
     assert _count(db, "SELECT COUNT(*) FROM spend WHERE kind = 'submit'") == TAKES
     assert _count(db, "SELECT COUNT(*) FROM takes WHERE status = 'succeeded'") == TAKES

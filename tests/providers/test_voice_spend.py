@@ -14,7 +14,8 @@ from memory.briefs import parse_brief
 from memory.models import Finishing, Production
 from memory.store import ProjectStore
 from tests.fakes.scripted import ScriptedChatModel, call
-from tools.post.finishing import FinishingRun, StemKind, quote_audio, stem_key, stem_price
+from tools.post.finishing import FinishingRun
+from tools.production.soundtrack import Soundtrack, StemKind, quote_audio, stem_key, stem_price
 from tools.providers.base import ProviderError
 from tools.providers.sandbox import Sandbox
 from tools.providers.sandbox.core import Fault
@@ -40,8 +41,7 @@ def _run(settings: Settings, store: ProjectStore, project_id: str, work: Path) -
         work,
         settings,
         lambda _name, _fraction: None,
-        store=store,
-        project_id=project_id,
+        stems=Soundtrack(settings, work, store=store, project_id=project_id),
     )
 
 
@@ -120,16 +120,16 @@ def test_an_unsettled_request_is_not_sent_again(
 ) -> None:
     store, pid = ledger
     work = tmp_path / "work"
-    make = FinishingRun._make
+    make = Soundtrack._make
 
     async def openai_times_out(
-        self: FinishingRun, kind: StemKind, engine: str, text: str, seconds: float, dest: Path
+        self: Soundtrack, kind: StemKind, engine: str, text: str, seconds: float, dest: Path
     ) -> None:
         if engine == "openai":
             raise ProviderError("ReadTimeout on POST audio/speech", kind="timeout")
         await make(self, kind, engine, text, seconds, dest)
 
-    monkeypatch.setattr(FinishingRun, "_make", openai_times_out)
+    monkeypatch.setattr(Soundtrack, "_make", openai_times_out)
     first = _run(sandbox_settings, store, pid, work)
     asyncio.run(first.voice())
     # the timed-out request may have been charged: its charge stays, nothing is refunded
@@ -137,7 +137,7 @@ def test_an_unsettled_request_is_not_sent_again(
         ("submit", "openai"),
         ("submit", "elevenlabs"),
     ]
-    monkeypatch.setattr(FinishingRun, "_make", make)
+    monkeypatch.setattr(Soundtrack, "_make", make)
     again = _run(sandbox_settings, store, pid, work)
     asyncio.run(again.voice())
     assert sandbox.state.submissions["openai"] == 0  # never sent again
@@ -220,7 +220,11 @@ def test_generated_music_and_ambience_are_bought_once(
 
     def finishing() -> FinishingRun:
         return FinishingRun(
-            look, work, sandbox_settings, lambda *_: None, store=store, project_id=pid
+            look,
+            work,
+            sandbox_settings,
+            lambda *_: None,
+            stems=Soundtrack(sandbox_settings, work, store=store, project_id=pid),
         )
 
     quote = quote_audio(look, sandbox_settings, work, duration_s=40, music_file=False)
@@ -247,7 +251,14 @@ def test_generated_music_and_ambience_are_bought_once(
 
 def test_without_a_key_there_is_no_generated_sound_and_it_is_said(tmp_path: Path) -> None:
     look = Finishing(music_prompt="slow hopeful piano", ambience="rain on a tin roof")
-    run = FinishingRun(look, tmp_path / "work", Settings(data_dir=tmp_path), lambda *_: None)
+    settings = Settings(data_dir=tmp_path)
+    run = FinishingRun(
+        look,
+        tmp_path / "work",
+        settings,
+        lambda *_: None,
+        stems=Soundtrack(settings, tmp_path / "work"),
+    )
     assert asyncio.run(run.music(12, music_file=False)) is None
     assert asyncio.run(run.ambience(12)) is None
     assert run.notes == [
@@ -292,3 +303,25 @@ def test_an_approved_export_buys_the_ambience_and_mixes_it(
 
     asyncio.run(chat())
     assert sandbox.state.submissions["elevenlabs"] == 1
+
+
+def test_paid_sound_is_held_to_the_runs_cap_not_only_the_setting(
+    sandbox: Sandbox, sandbox_settings: Settings, ledger: tuple[ProjectStore, str], tmp_path: Path
+) -> None:
+    """`make --budget` caps paid voice (and every fallback engine) as it caps takes, even with
+    no REELFORGE_BUDGET_USD."""
+    store, pid = ledger
+    work = tmp_path / "work"
+    assert sandbox_settings.budget_usd is None
+    run = FinishingRun(
+        Finishing(voiceover=TEXT),
+        work,
+        sandbox_settings,
+        lambda *_: None,
+        stems=Soundtrack(sandbox_settings, work, store=store, project_id=pid, budget_usd=0.0001),
+    )
+    asyncio.run(run.voice())
+    assert sandbox.state.submissions.get("openai", 0) == 0
+    assert sandbox.state.submissions.get("elevenlabs", 0) == 0
+    assert store.spend(pid) == []
+    assert any("over the budget of $0.00" in note for note in run.notes)

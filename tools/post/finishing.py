@@ -16,20 +16,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from memory.models import EXPORT_SIZES, Finishing, Shot, SpendEntry, stable_hash
-from memory.store import ProjectStore
+from memory.models import EXPORT_SIZES, Finishing, Shot, stable_hash
 from tools.post import ops
 from tools.post import picture as p
 from tools.post.builders import ClipSpec, SegmentSpec
 from tools.post.finish import FinishResult, place
 from tools.post.probe import ProbeError, probe
 from tools.post.runner import has_filter
-from tools.post.sound import VoiceOverUnavailable
-from tools.providers.base import ProviderError
 from tools.settings import Settings
-from tools.spend import budget_problem
 
 log = logging.getLogger(__name__)
 
@@ -46,33 +42,14 @@ MAX_CUE_CHARS = 84
 
 StemKind = Literal["voice", "music", "ambience"]
 
-TTS_USD_PER_1K_CHARS: dict[str, float] = {"openai": 0.015, "elevenlabs": 0.30, "espeak-ng": 0.0}
-"""What one voice-over costs per 1,000 characters of narration. OpenAI: tts-1 is $15 per 1M
-characters and gpt-4o-mini-tts about $0.015/min (providers.md, both marked uncertain there).
-ElevenLabs bills credits per character by plan; $0.30 is a ceiling above the paid plans' rate."""
-MUSIC_USD_PER_MINUTE = 1.00
-"""ElevenLabs music, a ceiling: credit prices vary by plan and are not documented for the API."""
-SFX_USD_PER_SECOND = 0.01
-"""ElevenLabs sound generation (ambience, effects), a ceiling for the same reason."""
-SFX_MAX_S = 30.0
-"""The longest sound ElevenLabs generates; a longer cut loops it (asked for as a loop)."""
 
+class StemMaker(Protocol):
+    """Makes (or reuses) a generated stem: a voice-over, music or ambience, paid or not; the
+    engine's soundtrack (tools.production.soundtrack) on the project's ledger and cap."""
 
-def voice_engines(settings: Settings) -> list[str]:
-    """Who may speak a voice-over, in the order they are tried."""
-    engines = []
-    if settings.openai_api_key is not None:
-        engines.append("openai")
-    if settings.elevenlabs_api_key is not None:
-        engines.append("elevenlabs")
-    return [*engines, "espeak-ng"]
-
-
-def stem_engines(kind: StemKind, settings: Settings) -> list[str]:
-    """Who may make a stem, in the order they are tried (music and ambience: ElevenLabs only)."""
-    if kind == "voice":
-        return voice_engines(settings)
-    return ["elevenlabs"] if settings.elevenlabs_api_key is not None else []
+    async def __call__(
+        self, kind: StemKind, text: str, seconds: float, notes: list[str], step: Step
+    ) -> tuple[Path, str] | None: ...
 
 
 def stem_seconds(kind: StemKind, duration_s: float) -> float:
@@ -84,67 +61,8 @@ def stem_seconds(kind: StemKind, duration_s: float) -> float:
     return round(min(SFX_MAX_S, max(0.5, duration_s)), 2)
 
 
-def stem_key(kind: StemKind, engine: str, text: str, seconds: float = 0.0) -> str:
-    if kind == "voice":
-        return stable_hash([CACHE_VERSION, engine, text])
-    return stable_hash([CACHE_VERSION, kind, engine, text, seconds])
-
-
-def stem_path(work_dir: Path, kind: StemKind, engine: str, text: str, seconds: float = 0.0) -> Path:
-    ext = "wav" if engine == "espeak-ng" else "mp3"
-    return work_dir / f"{kind}-{stem_key(kind, engine, text, seconds)}.{ext}"
-
-
-def stem_price(kind: StemKind, engine: str, text: str, seconds: float = 0.0) -> float:
-    if kind == "voice":
-        return round(TTS_USD_PER_1K_CHARS[engine] * len(text) / 1000, 4)
-    if kind == "music":
-        return round(MUSIC_USD_PER_MINUTE * seconds / 60, 4)
-    return round(SFX_USD_PER_SECOND * seconds, 4)
-
-
-def _pending(stem: Path) -> Path:
-    """Marks a paid request sent whose answer has not been written (a crash or a timeout)."""
-    return stem.with_name(f"{stem.name}.pending")
-
-
-def wanted_stems(look: Finishing, *, music_file: bool) -> dict[StemKind, str]:
-    """The generated sound the finishing asks for: a voice-over, music (unless the brief gives
-    a music file) and ambience, each by its text."""
-    wanted: dict[StemKind, str] = {}
-    if look.voiceover:
-        wanted["voice"] = look.voiceover
-    if look.music_prompt and not music_file:
-        wanted["music"] = look.music_prompt
-    if look.ambience:
-        wanted["ambience"] = look.ambience
-    return wanted
-
-
-@dataclass(frozen=True)
-class AudioQuote:
-    """What the generated sound of the next export costs: nothing for what was made before
-    with the same words, what only the offline voice can make, or what no engine can."""
-
-    cost_usd: float
-    parts: dict[str, float]
-
-
-def quote_audio(
-    look: Finishing, settings: Settings, work_dir: Path, *, duration_s: float, music_file: bool
-) -> AudioQuote:
-    parts: dict[str, float] = {}
-    for kind, text in wanted_stems(look, music_file=music_file).items():
-        engines = stem_engines(kind, settings)
-        if not engines:
-            continue
-        seconds = stem_seconds(kind, duration_s)
-        if stem_path(work_dir, kind, engines[0], text, seconds).exists():
-            continue
-        price = stem_price(kind, engines[0], text, seconds)
-        if price:
-            parts[f"{kind} ({engines[0]})"] = price
-    return AudioQuote(round(sum(parts.values()), 4), parts)
+SFX_MAX_S = 30.0
+"""The longest sound ElevenLabs generates; a longer cut loops it (asked for as a loop)."""
 
 
 def fingerprint(path: Path) -> list[Any]:
@@ -252,9 +170,8 @@ class FinishingRun:
     notes: list[str] = field(default_factory=list)
     voice_file: Path | None = None
     voice_engine: str | None = None
-    store: ProjectStore | None = None
-    """With `project_id`: where a paid voice-over's charge is written (and the budget read)."""
-    project_id: str | None = None
+    stems: StemMaker | None = None
+    """Who makes generated sound (the engine's soundtrack); None: no generated sound."""
 
     @property
     def ffmpeg(self) -> str | None:
@@ -331,144 +248,10 @@ class FinishingRun:
         return made[0] if made else None
 
     async def _stem(self, kind: StemKind, text: str, seconds: float) -> tuple[Path, str] | None:
-        """Make (or reuse) one generated stem with the first engine that can.
-
-        A paid stem is held to the budget and written to the spend ledger before it is asked
-        for; a request whose outcome is unknown (a timeout, a crash) keeps its charge and is
-        not sent again for the same words."""
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        label = {"voice": "voice-over", "music": "music", "ambience": "ambience"}[kind]
-        problems: list[str] = []
-        for engine in stem_engines(kind, self.settings):
-            dest = stem_path(self.work_dir, kind, engine, text, seconds)
-            reused = dest.exists()
-            if not reused:
-                refusal = await asyncio.to_thread(self._refusal, kind, engine, text, seconds)
-                if refusal:
-                    problems.append(f"{engine}: {refusal}")
-                    continue
-                try:
-                    await self._paid(kind, engine, text, seconds, dest)
-                except (ProviderError, VoiceOverUnavailable, ops.PostError) as exc:
-                    problems.append(f"{engine}: {exc}")
-                    log.warning("%s with %s failed: %s", label, engine, exc)
-                    continue
-            self.step("voiceover" if kind == "voice" else kind, 1.0)
-            price = stem_price(kind, engine, text, seconds)
-            cost = f" (${price:.4f})" if price and not reused else ""
-            what = {
-                "voice": f"voice-over spoken by {engine}",
-                "music": f"music generated by {engine} ({seconds:g}s)",
-                "ambience": f"ambience generated by {engine}",
-            }[kind]
-            after = "; the music ducks under it" if kind == "voice" else ""
-            self.notes.append(what + (" (reused)" if reused else cost) + after)
-            for problem in problems:
-                self.notes.append(f"({label} fell back past {problem})")
-            return dest, engine
-        self._none_note(kind, problems)
-        return None
-
-    def _none_note(self, kind: StemKind, problems: list[str]) -> None:
-        if kind == "voice":
-            tried = "no OPENAI_API_KEY or ELEVENLABS_API_KEY is set and espeak-ng is not installed"
-            if len(problems) > 1 or not problems[0].startswith("espeak-ng: no voice-over"):
-                tried = "; ".join(problems)
-            note = (
-                f"no voice-over: {tried}. The cut has no voice (music and the takes' own "
-                "sound); the narration text is kept and will be spoken once a voice is "
-                "available (set OPENAI_API_KEY or ELEVENLABS_API_KEY, or apt install espeak-ng)"
-            )
-        else:
-            why = "; ".join(problems) or "ELEVENLABS_API_KEY is not set"
-            instead = (
-                "the synthesized bed plays instead"
-                if kind == "music"
-                else "the cut has no added ambience"
-            )
-            note = f"no generated {kind}: {why}; {instead} (the words are kept for later)"
-        log.warning("%s", note)
-        self.notes.append(note)
-
-    def _ledger(self) -> tuple[ProjectStore, str] | None:
-        if self.store is None or self.project_id is None:
+        if self.stems is None:
+            self.notes.append(f"no generated {kind}: nothing here makes generated sound")
             return None
-        return self.store, self.project_id
-
-    def _refusal(self, kind: StemKind, engine: str, text: str, seconds: float) -> str | None:
-        """Why a paid stem must not be asked for now (over budget, or sent before with an
-        unknown outcome), or None."""
-        price = stem_price(kind, engine, text, seconds)
-        ledger = self._ledger()
-        if not price or ledger is None:
-            return None
-        if _pending(stem_path(self.work_dir, kind, engine, text, seconds)).exists():
-            return (
-                "this was sent before and its result never came back (it may have been "
-                "charged); it is not sent again. Change the words to ask for a new one"
-            )
-        store, project_id = ledger
-        return budget_problem(self.settings.budget_usd, store.total_spend(project_id), price)
-
-    async def _paid(
-        self, kind: StemKind, engine: str, text: str, seconds: float, dest: Path
-    ) -> None:
-        """Make the stem, with its charge in the ledger first and released if it surely failed."""
-        price = stem_price(kind, engine, text, seconds)
-        ledger = self._ledger()
-        if not price or ledger is None:
-            await self._make(kind, engine, text, seconds, dest)
-            return
-        store, project_id = ledger
-        entry = SpendEntry(
-            project_id=project_id,
-            kind="submit",
-            amount_usd=price,
-            provider=engine,
-            job_id=f"{kind}-{stem_key(kind, engine, text, seconds)}",
-            note=f"{kind}, {len(text)} characters" + (f", {seconds:g}s" if seconds else ""),
-        )
-        pending = _pending(dest)
-        pending.write_text(entry.model_dump_json())  # until the answer is in, the outcome is open
-        await asyncio.to_thread(store.record_spend, entry)
-        try:
-            await self._make(kind, engine, text, seconds, dest)
-        except ProviderError as exc:
-            if exc.kind != "timeout":  # a timeout may have been charged: keep it open
-                refund = entry.model_copy(update={"kind": "refund", "note": f"failed: {exc}"})
-                await asyncio.to_thread(store.record_spend, refund)
-                pending.unlink(missing_ok=True)
-            raise
-        pending.unlink(missing_ok=True)
-
-    async def _make(
-        self, kind: StemKind, engine: str, text: str, seconds: float, dest: Path
-    ) -> None:
-        """One request to the engine that makes this stem (espeak-ng runs here, offline)."""
-        if engine == "espeak-ng":
-            await ops.voice_over(text, dest)
-            return
-        if engine == "openai":
-            from tools.providers.openai_media import OpenAIMedia
-
-            openai = OpenAIMedia(self.settings)
-            try:
-                await openai.speak(text, dest)
-            finally:
-                await openai.aclose()
-            return
-        from tools.providers.elevenlabs import ElevenLabs
-
-        eleven = ElevenLabs(self.settings)
-        try:
-            if kind == "voice":
-                await eleven.speak(text, dest)
-            elif kind == "music":
-                await eleven.music(text, dest, length_s=seconds)
-            else:
-                await eleven.sound_effect(text, dest, duration_s=seconds, loop=True)
-        finally:
-            await eleven.aclose()
+        return await self.stems(kind, text, seconds, self.notes, self.step)
 
     # -- after the cut ----------------------------------------------------------------------
 

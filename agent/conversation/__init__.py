@@ -1,0 +1,1 @@
+"""The conversation: thread state, the sentences the person and the model read, and turns."""
