@@ -289,6 +289,10 @@ async def _submit(
             run.guard.release(price)
             run.fail(shot, take, str(exc), exc.kind)
             return
+        except Exception as exc:  # an adapter bug after sending: the job may exist, never resend
+            log.warning("%s submit of take %s crashed: %r", shot.provider, take.id, exc)
+            await _reconcile(run, shot, take, request, provider, price, reserved=True)
+            return
         _submitted(run, shot, take, job_id, price, reserved=True)
         return
 
