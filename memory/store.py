@@ -25,6 +25,7 @@ from memory.models import (
     TakeStatus,
     utcnow,
 )
+from memory.redact import redact
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
@@ -223,6 +224,8 @@ class ProjectStore:
                 self.record_spend(spend)
 
     def save_take(self, take: Take) -> None:
+        if take.error:  # no key a provider echoed back is ever stored
+            take.error = redact(take.error)
         self._db.execute(
             "INSERT INTO takes VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
             "status = excluded.status, body = excluded.body, updated_at = excluded.updated_at",

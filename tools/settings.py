@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from memory.redact import register_secrets
+
+PRICE_ENV = "REELFORGE_PRICE_{}_USD_PER_S"
+
+
+def price_override(provider: str, environ: Mapping[str, str] | None = None) -> float | None:
+    """`REELFORGE_PRICE_<PROVIDER>_USD_PER_S`: the USD per second to quote for every model of
+    `provider` instead of the catalogue's price; None when unset. A value that is not a
+    non-negative number is refused (a wrong price would be a wrong approval)."""
+    name = PRICE_ENV.format(provider.upper())
+    raw = (os.environ if environ is None else environ).get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a price in USD per second (e.g. 0.1), not {raw!r}")
+    return value
 
 
 def _default_data_dir() -> Path:
@@ -91,6 +114,16 @@ class Settings(BaseSettings):
     download_max_mb: float = Field(
         default=2048, gt=0, description="Largest provider output reelforge downloads."
     )
+
+    @model_validator(mode="after")
+    def _register_secrets(self) -> Settings:
+        """Every configured secret becomes known to `memory.redact.redact`."""
+        register_secrets(
+            value.get_secret_value()
+            for value in self.__dict__.values()
+            if isinstance(value, SecretStr)
+        )
+        return self
 
     def env_present(self, name: str) -> bool:
         field = {

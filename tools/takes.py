@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memory.models import Shot, SpendEntry, Take, TakeStatus, stable_hash
+from memory.redact import redact
 from memory.store import ProjectStore
 from tools.planner import take_prompt
 from tools.providers.base import (
@@ -294,6 +295,12 @@ async def _submit(
                 continue
             run.guard.release(price)
             run.fail(shot, take, str(exc), exc.kind)
+            return
+        except Exception as exc:  # an adapter bug after sending: the job may exist, never resend
+            log.warning(
+                "%s submit of take %s crashed: %s", shot.provider, take.id, redact(repr(exc))
+            )
+            await _reconcile(run, shot, take, request, provider, price, reserved=True)
             return
         _submitted(run, shot, take, job_id, price, reserved=True)
         return

@@ -12,6 +12,7 @@ from typing import Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from memory.models import Aspect, PromptComponents
+from memory.redact import redact
 
 
 class CapabilityProfile(BaseModel):
@@ -102,7 +103,10 @@ class JobStatus(BaseModel):
 
 
 class ProviderError(RuntimeError):
-    """A provider failure a person can act on; `retryable` says whether waiting may help."""
+    """A provider failure a person can act on; `retryable` says whether waiting may help.
+
+    The message is redacted of every configured secret here, at construction, so no key a
+    provider echoes back reaches stderr, a log, the project store or a conversation."""
 
     def __init__(
         self,
@@ -112,7 +116,7 @@ class ProviderError(RuntimeError):
         kind: ErrorKind | None = None,
         retry_after_s: float | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(redact(message))
         self.retryable = retryable
         self.kind = kind
         self.retry_after_s = retry_after_s

@@ -15,6 +15,8 @@ from tools.providers.http import (
     Failure,
     Sleep,
     connect,
+    error_code,
+    error_text,
     json_or_text,
     kind_for_status,
     retry_after,
@@ -47,13 +49,11 @@ def classify(response: httpx.Response, op: str) -> Failure:
     raw = body.get("detail") if isinstance(body, dict) else body
     kind = kind_for_status(response.status_code)
     if isinstance(raw, dict):
-        status = str(raw.get("status", ""))
+        status = error_code(body)
         kind = STATUS_KINDS.get(status, kind)
-        detail = f"{raw.get('message', '')} [{status}]"
-    elif isinstance(raw, list):
-        detail = "; ".join(str(e.get("msg", e)) if isinstance(e, dict) else str(e) for e in raw)
+        detail = f"{error_text(raw)} [{status}]" if status else error_text(raw)
     else:
-        detail = str(raw or "")
+        detail = error_text(raw)
     return Failure(kind, detail, response.status_code, retry_after(response.headers))
 
 

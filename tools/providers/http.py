@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import functools
+import html
 import logging
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -62,9 +65,72 @@ class Failure:
     retry_after_s: float | None = None
 
 
+MAX_DETAIL_CHARS = 300
+MESSAGE_KEYS = ("message", "error", "detail", "msg", "title", "description", "failure", "reason")
+CODE_KEYS = ("code", "status", "type")
+_TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+_SPACE = re.compile(r"\s+")
+# What a crash reading a provider's body looks like; every adapter turns these into a ProviderError.
+BODY_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError)
+
+
+def one_line(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """`text` (HTML tags and control characters dropped) squeezed onto one short line."""
+    if "<" in text and ">" in text:
+        text = html.unescape(_TAGS.sub(" ", text))
+    text = _SPACE.sub(" ", "".join(c if c.isprintable() else " " for c in text)).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_text(body: Any, *, _depth: int = 0) -> str:
+    """The human message in any error body: `{"error": "..."}`, `{"error": {"message": ...}}`,
+    `{"detail": [...]}`, a list, a string, HTML, a number or null. Never raises."""
+    if _depth > 4 or body is None:
+        return ""
+    if isinstance(body, str):
+        return one_line(body)
+    if isinstance(body, bool | int | float):
+        return str(body)
+    if isinstance(body, dict):
+        for key in MESSAGE_KEYS:
+            text = error_text(body.get(key), _depth=_depth + 1)
+            if text:
+                return text
+        return ""
+    if isinstance(body, list):
+        parts = [error_text(item, _depth=_depth + 1) for item in body[:5]]
+        return one_line("; ".join(p for p in parts if p))
+    return one_line(str(body))
+
+
+def error_code(body: Any) -> str:
+    """A provider's error code or status name, wherever its body keeps it ("" when none)."""
+    if not isinstance(body, dict):
+        return ""
+    for holder in (body, body.get("error"), body.get("detail")):
+        if isinstance(holder, dict):
+            for key in CODE_KEYS:
+                value = holder.get(key)
+                if isinstance(value, str | int) and not isinstance(value, bool) and value != "":
+                    return str(value)
+    return ""
+
+
+def dig(obj: Any, *path: str | int) -> Any:
+    """`obj[path[0]][path[1]]...`, or None where the body is not shaped that way."""
+    for step in path:
+        if isinstance(step, int) and isinstance(obj, list) and -len(obj) <= step < len(obj):
+            obj = obj[step]
+        elif isinstance(step, str) and isinstance(obj, dict):
+            obj = obj.get(step)
+        else:
+            return None
+    return obj
+
+
 def error_message(ep: Endpoint, failure: Failure, *, model: str | None = None) -> str:
     """One actionable line per error kind."""
-    detail = failure.detail.strip() or (f"HTTP {failure.status}" if failure.status else "")
+    detail = one_line(str(failure.detail)) or (f"HTTP {failure.status}" if failure.status else "")
     where = f" ({detail})" if detail else ""
     kind = failure.kind
     if kind == "auth":
@@ -248,7 +314,7 @@ class Api:
             else:
                 if response.is_success:
                     return response
-                failure = self.classify(response, op)
+                failure = self.read_failure(response, op)
                 if response.status_code not in retry_statuses or failure.kind not in RETRYABLE:
                     raise provider_error(self.ep, failure, model=model)
             wait = failure.retry_after_s
@@ -260,6 +326,61 @@ class Api:
                 "%s %s %s: %s; retrying in %.1fs", self.ep.provider, method, url, failure, wait
             )
             await self.sleep(wait)
+
+    def read_failure(self, response: httpx.Response, op: str) -> Failure:
+        """The adapter's reading of an error response; any body it cannot read (HTML, null,
+        a list, truncated JSON, odd nesting) falls back to the status and the body's text."""
+        try:
+            failure = self.classify(response, op)
+        except BODY_ERRORS as exc:
+            log.debug("%s classify failed on %s: %r", self.ep.provider, response.status_code, exc)
+            failure = Failure(
+                kind_for_status(response.status_code),
+                error_text(json_or_text(response)),
+                response.status_code,
+                retry_after(response.headers),
+            )
+        if not isinstance(failure.detail, str):
+            failure = Failure(failure.kind, error_text(failure.detail), *_tail(failure))
+        return failure
+
+    def unreadable(self, op: str, what: str) -> ProviderError:
+        """A 2xx answer we cannot read. After a submit the job may exist: an unknown outcome
+        (reconcile, never resend); after a poll, asking again may help."""
+        label = self.ep.label
+        if op == "submit":
+            return ProviderError(
+                f"{label} accepted the submit but its answer could not be read ({what}); the "
+                "job may or may not exist, so reconcile before sending it again",
+                retryable=True,
+                kind="timeout",
+            )
+        return ProviderError(
+            f"{label} answered the {op} with a body that could not be read ({what}); "
+            "try again later",
+            retryable=True,
+            kind="unavailable",
+        )
+
+    def json_object(self, response: httpx.Response, op: str) -> dict[str, Any]:
+        """A success body that must be a JSON object."""
+        body = json_or_text(response)
+        if isinstance(body, dict):
+            return body
+        shown = error_text(body) or type(body).__name__
+        raise self.unreadable(op, f"not a JSON object: {shown[:80]}")
+
+    def field(self, response: httpx.Response, op: str, *path: str | int) -> str:
+        """A required string (or number) at `path` of a success body, e.g. the job id."""
+        value = dig(self.json_object(response, op), *path)
+        if (
+            isinstance(value, str)
+            and value
+            or isinstance(value, int)
+            and not isinstance(value, bool)
+        ):
+            return str(value)
+        raise self.unreadable(op, f"no {'.'.join(str(p) for p in path)} in the answer")
 
     async def download(
         self,
@@ -313,7 +434,7 @@ class Api:
                 raise ExpiredURL(f"{url} answered {response.status_code}")
             if not response.is_success:
                 await response.aread()
-                failure = self.classify(response, "download")
+                failure = self.read_failure(response, "download")
                 if response.status_code in IDEMPOTENT_RETRY_STATUSES:
                     raise _RetryableStatus(failure)
                 raise provider_error(self.ep, failure)
@@ -387,12 +508,19 @@ class _RetryableStatus(Exception):
         self.failure = failure
 
 
+def _tail(failure: Failure) -> tuple[int | None, float | None]:
+    return failure.status, failure.retry_after_s
+
+
 def json_or_text(response: httpx.Response) -> Any:
-    """The body as JSON when it is JSON, else its text (error bodies vary)."""
+    """The body as JSON when it is JSON, else its text (error bodies vary). Never raises."""
     try:
         return response.json()
-    except ValueError:
-        return response.text
+    except (ValueError, RecursionError):
+        try:
+            return response.text
+        except (ValueError, LookupError):
+            return ""
 
 
 def data_uri(path: Path, *, max_bytes: int | None = None, label: str = "provider") -> str:
@@ -413,14 +541,40 @@ def data_uri(path: Path, *, max_bytes: int | None = None, label: str = "provider
     return f"data:{mime};base64,{base64.b64encode(raw).decode()}"
 
 
+AsyncMethod = Callable[..., Awaitable[Any]]
+
+
+def _guarded(method: AsyncMethod, op: str) -> AsyncMethod:
+    @functools.wraps(method)
+    async def guarded(self: HttpVideoProvider, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(self, *args, **kwargs)
+        except ProviderError:
+            raise
+        except BODY_ERRORS as exc:
+            raise self.api.unreadable(op, f"{type(exc).__name__}: {exc}") from exc
+
+    return guarded
+
+
 class HttpVideoProvider:
     """What every HTTP video adapter shares: the profile from the catalogue and a download
-    that re-polls the job once when its output URL has expired."""
+    that re-polls the job once when its output URL has expired.
+
+    Every subclass's `submit`, `poll` and `reconcile` are guarded: a body the adapter cannot
+    read ends in a `ProviderError` (after a submit, an unknown outcome), never a crash."""
 
     id: str = ""
     api: Api
     max_bytes: int = 2048 * 1024 * 1024
     send_auth_on_download = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, op in (("submit", "submit"), ("poll", "poll"), ("reconcile", "poll")):
+            method = cls.__dict__.get(name)
+            if method is not None:
+                setattr(cls, name, _guarded(method, op))
 
     def profile(self, model: str | None = None) -> CapabilityProfile:
         from tools.providers import registry

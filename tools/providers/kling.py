@@ -22,7 +22,9 @@ from tools.providers.http import (
     HttpVideoProvider,
     Sleep,
     connect,
+    dig,
     download_limit,
+    error_text,
     json_or_text,
     kind_for_status,
     looks_like_moderation,
@@ -72,7 +74,7 @@ CODE_KINDS: dict[int, ErrorKind] = {
 def classify(response: httpx.Response, op: str) -> Failure:
     body = json_or_text(response)
     code = body.get("code") if isinstance(body, dict) else None
-    message = str(body.get("message", "")) if isinstance(body, dict) else str(body)
+    message = error_text(body)
     kind = (
         CODE_KINDS.get(code, kind_for_status(response.status_code))
         if isinstance(code, int)
@@ -80,7 +82,10 @@ def classify(response: httpx.Response, op: str) -> Failure:
     )
     if kind == "retired" and op != "submit":
         kind = "failed"
-    detail = f"{message} (code {code})" if code is not None else message
+    if code is None:
+        detail = message
+    else:
+        detail = f"{message} (code {code})" if message else f"code {code}"
     return Failure(kind, detail, response.status_code, retry_after(response.headers))
 
 
@@ -151,11 +156,19 @@ class KlingProvider(HttpVideoProvider):
             model=model,
             headers={"Authorization": f"Bearer {self.token()}"},
         )
-        body = response.json()
+        body = self.api.json_object(response, op)
         if body.get("code", 0) != 0:  # Kling can report errors on HTTP 200
-            raise provider_error(ENDPOINT, classify(response, op), model=model)
-        data: dict[str, Any] = body.get("data") or {}
+            raise provider_error(ENDPOINT, self.api.read_failure(response, op), model=model)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise self.api.unreadable(op, "no data object in the answer")
         return data
+
+    def _task_id(self, kind: str, data: dict[str, Any], op: str) -> str:
+        task_id = data.get("task_id")
+        if not isinstance(task_id, str | int) or isinstance(task_id, bool) or task_id == "":
+            raise self.api.unreadable(op, "no task_id in the answer")
+        return f"{kind}/{task_id}"
 
     def payload(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
         profile = self.profile(request.model)
@@ -193,7 +206,7 @@ class KlingProvider(HttpVideoProvider):
                 if found is not None:
                     return found
             raise
-        return f"{kind}/{data['task_id']}"
+        return self._task_id(kind, data, "submit")
 
     async def reconcile(self, request: GenerationRequest) -> str | None:
         """The job id of an earlier submit of `request`, found by its external_task_id."""
@@ -207,7 +220,7 @@ class KlingProvider(HttpVideoProvider):
             if exc.kind == "failed":  # not found: it was never created
                 return None
             raise
-        return f"{kind}/{data['task_id']}"
+        return self._task_id(kind, data, "poll")
 
     async def poll(self, job_id: str) -> JobStatus:
         data = await self._call("GET", f"v1/videos/{job_id}", op="poll")
@@ -217,14 +230,12 @@ class KlingProvider(HttpVideoProvider):
         if status == "processing":
             return JobStatus(job_id=job_id, state="running")
         if status == "succeed":
-            videos = (data.get("task_result") or {}).get("videos") or []
-            if not videos or not videos[0].get("url"):
+            url = dig(data, "task_result", "videos", 0, "url")
+            if not isinstance(url, str) or not url:
                 return JobStatus(job_id=job_id, state="failed", error="Kling returned no video")
-            return JobStatus(
-                job_id=job_id, state="succeeded", progress=1.0, output_url=videos[0]["url"]
-            )
+            return JobStatus(job_id=job_id, state="succeeded", progress=1.0, output_url=url)
         if status == "failed":
-            reason = str(data.get("task_status_msg") or "no reason given")
+            reason = error_text(data.get("task_status_msg")) or "no reason given"
             if looks_like_moderation(reason):
                 return JobStatus(
                     job_id=job_id,

@@ -18,7 +18,9 @@ from tools.providers.http import (
     HttpVideoProvider,
     Sleep,
     connect,
+    dig,
     download_limit,
+    error_text,
     json_or_text,
     kind_for_status,
     looks_like_moderation,
@@ -38,12 +40,12 @@ def classify(response: httpx.Response, op: str) -> Failure:
     raw = body.get("detail", "") if isinstance(body, dict) else body
     if isinstance(raw, list):
         detail = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg', '')}"
+            f"{'.'.join(str(p) for p in e.get('loc') or [])}: {error_text(e.get('msg'))}"
             for e in raw
             if isinstance(e, dict)
         )
     else:
-        detail = str(raw)
+        detail = error_text(raw)
     status = response.status_code
     kind = kind_for_status(status)
     low = detail.lower()
@@ -116,24 +118,25 @@ class LumaProvider(HttpVideoProvider):
         response = await self.api.request(
             "POST", "generations/video", op="submit", json=body, model=body["model"]
         )
-        return str(response.json()["id"])
+        return self.api.field(response, "submit", "id")
 
     async def poll(self, job_id: str) -> JobStatus:
-        gen = (await self.api.request("GET", f"generations/{job_id}", op="poll")).json()
+        response = await self.api.request("GET", f"generations/{job_id}", op="poll")
+        gen = self.api.json_object(response, "poll")
         state = gen.get("state")
         if state == "queued":
             return JobStatus(job_id=job_id, state="queued")
         if state == "dreaming":
             return JobStatus(job_id=job_id, state="running")
         if state == "completed":
-            url = (gen.get("assets") or {}).get("video")
-            if not url:
+            url = dig(gen, "assets", "video")
+            if not isinstance(url, str) or not url:
                 return JobStatus(
                     job_id=job_id, state="failed", error="Luma generation completed with no video"
                 )
             return JobStatus(job_id=job_id, state="succeeded", progress=1.0, output_url=url)
         if state == "failed":
-            reason = str(gen.get("failure_reason") or "no reason given")
+            reason = error_text(gen.get("failure_reason")) or "no reason given"
             if looks_like_moderation(reason):
                 return JobStatus(
                     job_id=job_id,

@@ -13,6 +13,9 @@ from tools.providers.http import (
     Failure,
     Sleep,
     connect,
+    dig,
+    error_code,
+    error_text,
     json_or_text,
     kind_for_status,
     retry_after,
@@ -32,8 +35,8 @@ def classify(response: httpx.Response, op: str) -> Failure:
     body = json_or_text(response)
     err = body.get("error") if isinstance(body, dict) else None
     err = err if isinstance(err, dict) else {}
-    message = str(err.get("message") or (body if isinstance(body, str) else ""))
-    code = str(err.get("code") or err.get("type") or "")
+    message = error_text(err.get("message")) or error_text(body)
+    code = error_code(body)
     kind = kind_for_status(response.status_code)
     if code == "insufficient_quota":
         kind = "credits"  # OpenAI reports an empty balance as 429
@@ -114,10 +117,14 @@ class OpenAIMedia:
         response = await self.api.request(
             "POST", "images/generations", op="submit", json=body, model=model
         )
-        data = response.json().get("data") or []
-        if not data or not data[0].get("b64_json"):
+        encoded = dig(self.api.json_object(response, "submit"), "data", 0, "b64_json")
+        if not isinstance(encoded, str) or not encoded:
             raise ProviderError("OpenAI returned no image data", kind="failed")
-        return _write(dest, base64.b64decode(data[0]["b64_json"]), "OpenAI images")
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except ValueError as exc:
+            raise ProviderError("OpenAI returned unreadable image data", kind="failed") from exc
+        return _write(dest, raw, "OpenAI images")
 
     async def aclose(self) -> None:
         await self.api.aclose()

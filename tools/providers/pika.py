@@ -18,7 +18,9 @@ from tools.providers.http import (
     Sleep,
     connect,
     data_uri,
+    dig,
     download_limit,
+    error_text,
     json_or_text,
     kind_for_status,
     looks_like_moderation,
@@ -38,9 +40,8 @@ def _detail_text(raw: Any) -> tuple[str, bool]:
         moderation = any(
             isinstance(e, dict) and e.get("type") == "content_policy_violation" for e in raw
         )
-        text = "; ".join(str(e.get("msg", e)) if isinstance(e, dict) else str(e) for e in raw)
-        return text, moderation
-    return str(raw or ""), False
+        return error_text(raw), moderation
+    return error_text(raw), False
 
 
 def classify(response: httpx.Response, op: str) -> Failure:
@@ -111,10 +112,13 @@ class PikaProvider(HttpVideoProvider):
     async def submit(self, request: GenerationRequest) -> str:
         endpoint, body = self.payload(request)
         response = await self.api.request("POST", endpoint, op="submit", json=body, model=endpoint)
-        data = response.json()
+        request_id = self.api.field(response, "submit", "request_id")
+        data = self.api.json_object(response, "submit")
         owner, alias = endpoint.split("/")[:2]
-        job_id = f"{owner}/{alias}/requests/{data['request_id']}"
-        self._urls[job_id] = (data["status_url"], data["response_url"])
+        job_id = f"{owner}/{alias}/requests/{request_id}"
+        status_url, response_url = data.get("status_url"), data.get("response_url")
+        if isinstance(status_url, str) and isinstance(response_url, str):
+            self._urls[job_id] = (status_url, response_url)
         return job_id
 
     def _status_and_result(self, job_id: str) -> tuple[str, str]:
@@ -122,7 +126,8 @@ class PikaProvider(HttpVideoProvider):
 
     async def poll(self, job_id: str) -> JobStatus:
         status_url, response_url = self._status_and_result(job_id)
-        data = (await self.api.request("GET", status_url, op="poll", params={"logs": "0"})).json()
+        answer = await self.api.request("GET", status_url, op="poll", params={"logs": "0"})
+        data = self.api.json_object(answer, "poll")
         status = data.get("status")
         if status == "IN_QUEUE":
             return JobStatus(job_id=job_id, state="queued")
@@ -131,18 +136,19 @@ class PikaProvider(HttpVideoProvider):
         if status != "COMPLETED":
             raise ProviderError(f"fal returned an unknown queue status {status!r}")
         try:
-            result = (await self.api.request("GET", response_url, op="result")).json()
+            answer = await self.api.request("GET", response_url, op="result")
+            result = self.api.json_object(answer, "poll")
         except ProviderError as exc:
             kind = exc.kind if exc.kind == "moderation" else "failed"
             return JobStatus(job_id=job_id, state="failed", error_kind=kind, error=str(exc))
         if data.get("error"):
-            reason = str(data["error"])
+            reason = error_text(data["error"]) or "no reason given"
             kind = "moderation" if looks_like_moderation(reason) else "failed"
             return JobStatus(
                 job_id=job_id, state="failed", error_kind=kind, error=f"Pika job failed: {reason}"
             )
-        url = (result.get("video") or {}).get("url")
-        if not url:
+        url = dig(result, "video", "url")
+        if not isinstance(url, str) or not url:
             return JobStatus(job_id=job_id, state="failed", error="Pika returned no video")
         return JobStatus(job_id=job_id, state="succeeded", progress=1.0, output_url=url)
 

@@ -10,7 +10,7 @@ from importlib import resources
 import yaml
 
 from tools.providers.base import CapabilityProfile, VideoProvider
-from tools.settings import Settings
+from tools.settings import Settings, price_override
 
 AdapterFactory = Callable[[Settings], VideoProvider]
 
@@ -59,7 +59,12 @@ def check_provider_id(pid: str) -> str:
 
 
 def profiles(pid: str) -> tuple[CapabilityProfile, ...]:
-    return catalogue()[check_provider_id(pid)]
+    """`pid`'s model profiles, priced by `REELFORGE_PRICE_<PID>_USD_PER_S` when it is set."""
+    options = catalogue()[check_provider_id(pid)]
+    price = price_override(pid)
+    if price is None:
+        return options
+    return tuple(p.model_copy(update={"price_per_second_usd": price}) for p in options)
 
 
 def default_profile(pid: str, model: str | None = None) -> CapabilityProfile:

@@ -18,6 +18,7 @@ from tools.providers.http import (
     connect,
     data_uri,
     download_limit,
+    error_text,
     json_or_text,
     kind_for_status,
     looks_like_moderation,
@@ -44,11 +45,11 @@ MAX_DATA_URI_BYTES = 5 * 1024 * 1024 * 3 // 4  # 5 MB once base64-encoded
 
 def classify(response: httpx.Response, op: str) -> Failure:
     body = json_or_text(response)
-    detail = body.get("error", "") if isinstance(body, dict) else str(body)
+    detail = error_text(body)
     issues = body.get("issues") if isinstance(body, dict) else None
-    if issues:
+    if isinstance(issues, list) and issues:
         detail = f"{detail}: " + "; ".join(
-            f"{'.'.join(str(p) for p in i.get('path', []))} {i.get('message', '')}".strip()
+            f"{'.'.join(str(p) for p in i.get('path') or [])} {error_text(i.get('message'))}".strip()
             for i in issues
             if isinstance(i, dict)
         )
@@ -129,18 +130,21 @@ class RunwayProvider(HttpVideoProvider):
         response = await self.api.request(
             "POST", path, op="submit", json=body, model=str(body["model"])
         )
-        return str(response.json()["id"])
+        return self.api.field(response, "submit", "id")
 
     async def poll(self, job_id: str) -> JobStatus:
-        task = (await self.api.request("GET", f"v1/tasks/{job_id}", op="poll")).json()
+        response = await self.api.request("GET", f"v1/tasks/{job_id}", op="poll")
+        task = self.api.json_object(response, "poll")
         status = task.get("status")
         if status in ("PENDING", "THROTTLED"):
             return JobStatus(job_id=job_id, state="queued")
         if status == "RUNNING":
-            return JobStatus(job_id=job_id, state="running", progress=task.get("progress"))
+            progress = task.get("progress")
+            progress = progress if isinstance(progress, int | float) else None
+            return JobStatus(job_id=job_id, state="running", progress=progress)
         if status == "SUCCEEDED":
-            outputs = task.get("output") or []
-            if not outputs:
+            outputs = task.get("output")
+            if not isinstance(outputs, list) or not outputs or not isinstance(outputs[0], str):
                 return JobStatus(
                     job_id=job_id, state="failed", error="Runway task succeeded with no output"
                 )
@@ -150,7 +154,7 @@ class RunwayProvider(HttpVideoProvider):
                 job_id=job_id, state="failed", error="Runway task was cancelled or deleted"
             )
         code = str(task.get("failureCode") or "")
-        reason = str(task.get("failure") or "no reason given")
+        reason = error_text(task.get("failure")) or "no reason given"
         if code.startswith("SAFETY"):
             return JobStatus(
                 job_id=job_id,
