@@ -13,9 +13,9 @@ import av
 import pytest
 
 from memory.models import PromptComponents
-from tools.post import animatic as A
 from tools.post.runner import run
 from tools.providers.animatic import AnimaticProvider, create
+from tools.providers.animatic import renderer as A
 from tools.providers.base import GenerationRequest, JobStatus, VideoProvider
 from tools.providers.registry import Registry
 from tools.settings import Settings

@@ -1,4 +1,5 @@
-"""Animatic previz: pure builders for the offline provider's ffmpeg render.
+"""Animatic previz: pure builders for the offline provider's ffmpeg render (fonts and frame
+maths from `tools.post`).
 
 A still plate (palette sky, seeded skyline, subject silhouette and grain, or the first reference
 image) is built once at twice the output size; `zoompan` moves a virtual camera over it and
@@ -16,6 +17,10 @@ from pathlib import Path
 from typing import Literal
 
 from memory.models import Aspect, PromptComponents
+from tools.post.builders import frame_count
+from tools.post.picture import FONT as FONT
+from tools.post.picture import FONT_BOLD as FONT_BOLD
+from tools.post.picture import FONT_DIR
 from tools.providers.base import GenerationRequest
 
 RGB = tuple[int, int, int]
@@ -46,9 +51,7 @@ CAMERA_MOVES: tuple[CameraMove, ...] = (
 )
 Scenery = Literal["city", "land", "studio"]
 
-FONTS_DIR = Path(__file__).parent / "assets" / "fonts"
-FONT = FONTS_DIR / "DejaVuSans.ttf"
-FONT_BOLD = FONTS_DIR / "DejaVuSans-Bold.ttf"
+FONTS_DIR = FONT_DIR
 
 PREVIZ_SIZES: dict[str, tuple[int, int]] = {
     "16:9": (1280, 720),
@@ -65,11 +68,6 @@ def previz_size(aspect: Aspect | str) -> tuple[int, int]:
     except KeyError:
         known = ", ".join(PREVIZ_SIZES)
         raise ValueError(f"unknown aspect {aspect!r}; use one of {known}") from None
-
-
-def frame_count(duration: float, fps: int) -> int:
-    """Frames in a clip of `duration` seconds at `fps` (at least one)."""
-    return max(1, round(duration * fps))
 
 
 # --------------------------------------------------------------------------- palette
