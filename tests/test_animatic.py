@@ -107,7 +107,9 @@ def test_previz_sizes() -> None:
         ("", "static"),
         ("something unusual", "static"),
         ("wide shot of the sunrise over a company campus", "static"),
-        ("tracking shot following the runner", "pan_right"),
+        ("tracking shot following the runner", "tracking"),
+        ("crane up over the rooftops", "crane_up"),
+        ("crane down to the table", "crane_down"),
         ("slow dolly toward the door", "push_in"),
     ],
 )

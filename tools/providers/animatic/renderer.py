@@ -35,6 +35,9 @@ CameraMove = Literal[
     "drone_rise",
     "handheld",
     "orbit",
+    "crane_up",
+    "crane_down",
+    "tracking",
     "static",
 ]
 CAMERA_MOVES: tuple[CameraMove, ...] = (
@@ -47,9 +50,13 @@ CAMERA_MOVES: tuple[CameraMove, ...] = (
     "drone_rise",
     "handheld",
     "orbit",
+    "crane_up",
+    "crane_down",
+    "tracking",
     "static",
 )
-Scenery = Literal["city", "land", "studio"]
+Scenery = Literal["city", "land", "studio", "interior", "sea", "sky", "space"]
+ShotSize = Literal["close", "medium", "wide"]
 
 FONTS_DIR = FONT_DIR
 
@@ -294,12 +301,36 @@ def palette(components: PromptComponents) -> Palette:
 
 
 _SCENERY_WORDS: tuple[tuple[Scenery, tuple[str, ...]], ...] = (
+    (
+        "space",
+        (
+            "outer space", "space station", "spaceship", "spacecraft", "galaxy", "nebula",
+            "cosmos", "asteroid", "starfield", "in orbit", "zero gravity", "planet",
+        ),
+    ),
     ("studio", ("studio", "seamless", "backdrop", "void", "tabletop", "cyclorama")),
+    (
+        "interior",
+        (
+            "garage", "room", "kitchen", "office", "bakery", "shop", "interior", "indoor",
+            "inside", "hall", "bar", "cafe", "café", "warehouse", "corridor", "library",
+            "restaurant", "store", "apartment", "house", "home", "classroom", "lab", "diner",
+            "workshop", "cabin", "hotel", "lobby", "subway car", "elevator",
+        ),
+    ),
+    (
+        "sea",
+        (
+            "ocean", "sea", "coast", "beach", "harbour", "harbor", "waves", "canal", "lake",
+            "river", "shore", "bay", "pier", "boat", "sailing", "underwater",
+        ),
+    ),
+    ("sky", ("sky", "clouds", "airborne", "flying", "aerial", "skydiv", "balloon", "cockpit")),
     (
         "land",
         (
-            "forest", "wood", "mountain", "field", "beach", "ocean", "sea", "coast", "desert",
-            "meadow", "countryside", "hill", "lake", "river", "park", "nature", "valley",
+            "forest", "wood", "mountain", "field", "desert",
+            "meadow", "countryside", "hill", "park", "nature", "valley",
             "prairie", "farm", "jungle", "island", "snow", "canyon",
         ),
     ),
@@ -307,12 +338,43 @@ _SCENERY_WORDS: tuple[tuple[Scenery, tuple[str, ...]], ...] = (
 
 
 def scenery(components: PromptComponents, pal: Palette) -> Scenery:
-    """What the plate shows behind the subject: a city skyline, land ridges or a studio sweep."""
+    """What the plate shows behind the subject: a city street, land ridges, a room, the sea, open
+    sky, space or a studio sweep (from the environment words)."""
     text = components.environment.lower()
     for name, words in _SCENERY_WORDS:
         if _has(text, words):
             return name
     return "studio" if pal.backdrop else "city"
+
+
+_COUNT_WORDS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (3, ("three", "trio")),
+    (2, ("two", "couple", "pair", "both", "duo", "together", "each other", "two-shot")),
+    (4, ("crowd", "group", "people", "friends", "family", "team", "band", "everyone", "dancers")),
+)
+
+
+def figure_count(components: PromptComponents, prompt: str = "") -> int:
+    """How many figures the subject names: one, a pair, three, or a group (four)."""
+    text = " ".join((components.subject, components.camera_movement, prompt)).lower()
+    for n, words in _COUNT_WORDS:
+        if _has(text, words):
+            return n
+    if re.search(r"\b\w+ and (?:a |an |the |her |his |their )?\w+", components.subject.lower()):
+        return 2
+    return 1
+
+
+def shot_size(components: PromptComponents, prompt: str = "") -> ShotSize:
+    """Close-up, medium or wide, from the camera words (then the prompt)."""
+    for text in (components.camera_movement.lower(), prompt.lower()):
+        if _has(text, ("close-up", "close up", "closeup", "macro", "extreme close", "ecu", "cu ")):
+            return "close"
+        if _has(text, ("wide", "establishing", "long shot", "aerial", "drone", "vista", "ews")):
+            return "wide"
+        if _has(text, ("medium", "mid shot", "two-shot", "two shot", "waist")):
+            return "medium"
+    return "medium"
 
 
 # --------------------------------------------------------------------------- camera
@@ -321,11 +383,14 @@ _MOVE_WORDS: tuple[tuple[CameraMove, tuple[str, ...]], ...] = (
     ("static", ("static", "locked", "lock-off", "tripod", "fixed", "still frame", "no movement")),
     ("handheld", ("handheld", "hand-held", "shaky", "shake", "documentary", "verite", "vérité")),
     ("orbit", ("orbit", "arc shot", "arcing", "circl", "360", "around the")),
+    ("crane_down", ("crane down", "boom down", "jib down", "descend", "lowering")),
+    ("crane_up", ("crane", "boom up", "jib")),
+    ("drone_rise", ("drone", "rise", "rising", "ascend", "aerial", "lift")),
     (
-        "drone_rise",
-        ("drone", "rise", "rising", "crane up", "boom up", "jib up", "ascend", "aerial", "lift"),
+        "tracking",
+        ("tracking", "track along", "follow", "trucking", "truck", "side-on", "alongside"),
     ),
-    ("tilt_down", ("tilt down", "tilts down", "tilting down", "crane down", "boom down")),
+    ("tilt_down", ("tilt down", "tilts down", "tilting down")),
     ("tilt_up", ("tilt up", "tilts up", "tilting up", "tilt")),
     ("pan_right", ("left to right", "pan right", "pans right", "panning right")),
     ("pan_left", ("right to left", "pan left", "pans left", "panning left")),
@@ -381,6 +446,17 @@ def plan_move(move: CameraMove, seed: int, focus: tuple[float, float] = (0.5, 0.
         a, b = 0.5 + 0.5 / z, 0.5 - 0.5 / z
         start, end = (a, b) if move == "tilt_up" else (b, a)
         return MovePlan((z, z), (mid[0], mid[0]), (start, end))
+    if move in ("crane_up", "crane_down"):
+        z = 1.4 + j(0.04)
+        a, b = 0.5 + 0.45 / z, 0.5 - 0.45 / z
+        start, end = (a, b) if move == "crane_up" else (b, a)
+        return MovePlan((z, z - 0.1), (mid[0], mid[0]), (start, end))
+    if move == "tracking":
+        z = 1.3 + j(0.04)
+        a, b = 0.5 - 0.4 / z, 0.5 + 0.4 / z
+        start, end = (a, b) if rng.random() < 0.5 else (b, a)
+        bob = (0.0, 0.0, 1.8, 0.0)
+        return MovePlan((z, z), (start, end), (mid[1], mid[1]), 0.003, bob, (0.0, 0.0, 0.0, 0.0))
     if move == "drone_rise":
         return MovePlan((1.45 + j(0.04), 1.2 + j(0.04)), (mid[0], mid[0]), (0.85, 0.2))
     if move == "orbit":
@@ -549,6 +625,36 @@ def _scenery_boxes(
 ) -> list[str]:
     """Drawbox rectangles for the horizon: skyline or ridges, ground bands, near buildings."""
     out: list[str] = []
+    if kind == "interior":
+        return _interior_boxes(rng, pal, pw, ph, hy)
+    if kind == "space":
+        out.append(_box(0, 0, pw, ph, "0x04040c"))
+        for _ in range(140):
+            star = rng.uniform(1.5, 4.5)
+            tint = _mix((255, 255, 255), pal.accent, rng.uniform(0, 0.5))
+            out.append(_box(rng.uniform(0, pw), rng.uniform(0, ph), star, star, _hex(tint)))
+        r = ph * rng.uniform(0.35, 0.55)
+        out.append(_box(pw * rng.uniform(0.55, 0.8), ph - r * 0.6, r * 1.6, r, _hex(pal.far)))
+        return out
+    if kind == "sky":
+        for _ in range(rng.randint(6, 10)):
+            w, h = rng.uniform(0.12, 0.3) * pw, rng.uniform(0.03, 0.07) * ph
+            x, y = rng.uniform(-0.1, 0.95) * pw, rng.uniform(0.1, 0.85) * ph
+            cloud = _mix(pal.sky_horizon, (255, 255, 255), 0.6)
+            out.append(_box(x, y, w, h, _hex(cloud, 0.85)))
+            out.append(_box(x + w * 0.2, y - h * 0.6, w * 0.5, h * 0.8, _hex(cloud, 0.85)))
+        return out
+    if kind == "sea":
+        water = _mix(pal.sky_top, pal.far, 0.5)
+        out.append(_box(0, hy, pw, ph - hy, _hex(water)))
+        y = float(hy)
+        while y < ph:
+            h = rng.uniform(0.01, 0.03) * ph * (1 + 3 * (y - hy) / ph)
+            crest = _mix(water, pal.sky_horizon if rng.random() < 0.6 else pal.glow, 0.45)
+            x = rng.uniform(0, pw * 0.5)
+            out.append(_box(x, y, rng.uniform(0.2, 0.6) * pw, max(2, h * 0.3), _hex(crest)))
+            y += h
+        return out
     if kind == "studio":
         out.append(_box(0, hy, pw, ph - hy, _hex(pal.ground)))
         out.append(_box(0, hy, pw, max(2, ph // 180), _hex(_mix(pal.ground, pal.sky_horizon, 0.5))))
@@ -583,6 +689,30 @@ def _scenery_boxes(
     return out
 
 
+def _interior_boxes(rng: random.Random, pal: Palette, pw: int, ph: int, hy: int) -> list[str]:
+    """A room: wall, floor, a window onto the sky (the palette's light), a door, a ceiling lamp."""
+    wall = _mix(pal.near, pal.sky_horizon, 0.35)
+    floor = _mix(pal.ground, pal.subject, 0.3)
+    out = [_box(0, 0, pw, hy, _hex(wall)), _box(0, hy, pw, ph - hy, _hex(floor))]
+    out.append(_box(0, hy, pw, max(3, ph // 120), _hex(_mix(wall, pal.subject, 0.6))))
+    for i in range(1, 6):
+        y = hy + (ph - hy) * (i / 6) ** 1.5
+        out.append(_box(0, y, pw, max(2, ph // 300), _hex(_mix(floor, pal.subject, 0.4))))
+    wx, ww = rng.uniform(0.08, 0.55) * pw, rng.uniform(0.2, 0.32) * pw
+    wy, wh = hy * rng.uniform(0.18, 0.3), hy * 0.45
+    frame = _mix(wall, pal.subject, 0.5)
+    out.append(_box(wx - 8, wy - 8, ww + 16, wh + 16, _hex(frame)))
+    out.append(_box(wx, wy, ww, wh / 2, _hex(pal.sky_top)))
+    out.append(_box(wx, wy + wh / 2, ww, wh / 2, _hex(pal.sky_horizon)))
+    out.append(_box(wx + ww / 2 - 4, wy, 8, wh, _hex(frame)))
+    dx = wx + ww + rng.uniform(0.08, 0.2) * pw
+    if dx + pw * 0.12 < pw:
+        out.append(_box(dx, hy * 0.35, pw * 0.12, hy * 0.65, _hex(_mix(wall, pal.subject, 0.45))))
+    lamp = _mix(pal.glow, pal.accent, 0.3)
+    out.append(_box(pw * rng.uniform(0.3, 0.7), 0, pw * 0.18, ph * 0.02, _hex(lamp)))
+    return out
+
+
 def _glow_layer(pal: Palette, unit: int) -> tuple[str, int]:
     """A sun, moon or lamp: a soft disc with a halo; a studio gets a wide halo only."""
     g = max(16, round(unit * (0.9 if pal.backdrop else 0.36)) // 4 * 4)
@@ -595,10 +725,15 @@ def _glow_layer(pal: Palette, unit: int) -> tuple[str, int]:
     return _shape(f"255*{_num(pal.glow_alpha)}*{halo}", pal.glow, (s, s), (g, g)), g
 
 
-def _subject_layer(pal: Palette, pw: int, ph: int) -> tuple[str, int, int]:
+FIGURE_HEIGHT: dict[ShotSize, float] = {"close": 1.5, "medium": 0.5, "wide": 0.2}
+
+
+def _subject_layer(
+    pal: Palette, pw: int, ph: int, size: ShotSize = "medium"
+) -> tuple[str, int, int]:
     """A head-and-shoulders silhouette (ellipse head, neck, half-ellipse shoulders) with a thin
-    rim of the accent colour so it reads on dark grounds."""
-    sh = round(min(0.44 * ph, 0.8 * pw)) // 8 * 8
+    rim of the accent colour so it reads on dark grounds; a close-up fills the frame."""
+    sh = round(min(FIGURE_HEIGHT[size] * ph, 1.6 * pw)) // 8 * 8
     sw = sh * 4 // 7 // 4 * 4
     w, h = sw // 4, sh // 4
     cx = w / 2
@@ -696,11 +831,27 @@ def synthetic_plate(
             gx, gy = rng.uniform(0.35, 0.65) * pw - g / 2, hy - g * 0.6
         layers.append(("glow", round(gx), round(gy)))
     if not title:
-        subject, sw, sh = _subject_layer(pal, pw, ph)
-        chains.append(subject + "[subj]")
-        sx = rng.uniform(0.33, 0.67)
-        layers.append(("subj", round(sx * pw - sw / 2), ph - sh))
-        focus = (sx, (ph - sh * 0.75) / ph)
+        size = shot_size(request.components, request.prompt)
+        count = figure_count(request.components, request.prompt)
+        if size == "close":
+            count = min(count, 2)
+        subject, sw, sh = _subject_layer(pal, pw, ph, size)
+        if count == 1:
+            xs = [rng.uniform(0.33, 0.67)]
+        else:
+            spread = 0.4 if size != "close" else 0.36
+            xs = [
+                0.5 - spread / 2 + spread * i / (count - 1) + j
+                for i, j in enumerate(rng.uniform(-0.03, 0.03) for _ in range(count))
+            ]
+        labels = [f"subj{i}" for i in range(count)]
+        split = f",split={count}" if count > 1 else ""
+        chains.append(subject + split + "".join(f"[{label}]" for label in labels))
+        base_y = ph - sh if size != "close" else round(ph * 0.16)
+        for label, sx in zip(labels, xs, strict=True):
+            layers.append((label, round(sx * pw - sw / 2), base_y))
+        head = (base_y + sh * 0.22) / ph
+        focus = (sum(xs) / len(xs), min(0.8, head))
     last = "sky"
     for i, (label, x, y) in enumerate(layers):
         chains.append(f"[{last}][{label}]{filt('overlay', x=x, y=y, format='rgb')}[l{i}]")
