@@ -114,7 +114,6 @@ class AnimaticProvider:
                     request,
                     part,
                     fontfile=animatic.FONT,
-                    title_fontfile=animatic.FONT_BOLD,
                     width=width,
                     height=height,
                     fps=self.fps,

@@ -3,14 +3,15 @@ maths from `tools.post`).
 
 A still plate (palette sky, seeded skyline, subject silhouette and grain, or the first reference
 image) is built once at twice the output size; `zoompan` moves a virtual camera over it and
-`drawtext` adds the lower third or the title card. Nothing here touches the disk.
+`drawtext` adds a caption where no delivery crop cuts it. A title shot is a clean plate: its
+lettering is set at export for each aspect. Nothing here touches the disk.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
-import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +21,7 @@ from memory.models import Aspect, PromptComponents
 from tools.post.builders import frame_count
 from tools.post.picture import FONT as FONT
 from tools.post.picture import FONT_BOLD as FONT_BOLD
-from tools.post.picture import FONT_DIR
+from tools.post.picture import FONT_DIR, SafeArea
 from tools.providers.base import GenerationRequest
 
 RGB = tuple[int, int, int]
@@ -817,12 +818,13 @@ def synthetic_plate(
             speed=0,
         )
     ]
+    kind = scenery(request.components, pal)
     if not title:
-        sky += _scenery_boxes(rng, pal, scenery(request.components, pal), pw, ph, hy)
+        sky += _scenery_boxes(rng, pal, kind, pw, ph, hy)
     chains = [",".join(sky) + "[sky]"]
     layers: list[tuple[str, int, int]] = []
     focus = (0.5, 0.5)
-    if pal.glow_alpha > 0 and not title:
+    if pal.glow_alpha > 0 and not title and kind != "interior":  # a room has its lamp
         glow, g = _glow_layer(pal, min(pw, ph))
         chains.append(glow + "[glow]")
         gx = rng.uniform(0.1, 0.9) * pw - g / 2
@@ -894,100 +896,65 @@ def _char_budget(width: float, size: float) -> int:
     return max(4, int(width / (size * 0.6)))
 
 
-def lower_third(text: str, accent: RGB, font: Path, width: int, height: int) -> list[str]:
-    """A semi-transparent band with an accent bar and one line of text; none for blank text."""
+CAPTION_SAFE = SafeArea(top=0.14, bottom=0.20, left=0.06, right=0.15)
+"""The strictest platform margins (vertical apps' UI): the caption keeps inside them in every
+delivery crop."""
+
+
+def caption_box(width: int, height: int) -> tuple[int, int, int, int]:
+    """Where a caption may go on a `width` x `height` master (x0, y0, x1, y1 in pixels): inside
+    the caption-safe area of every centred crop the exports take (16:9, 9:16 and 1:1). Captions
+    sit at the top of it, so burned subtitles (bottom) and titles (centre) never meet them."""
+    x0, y0, x1, y1 = 0.0, 0.0, float(width), float(height)
+    for aw, ah in ((16, 9), (9, 16), (1, 1)):
+        cw, ch = min(width, height * aw / ah), min(height, width * ah / aw)
+        cx, cy = (width - cw) / 2, (height - ch) / 2
+        s = CAPTION_SAFE
+        x0, x1 = max(x0, cx + cw * s.left), min(x1, cx + cw * (1 - s.right))
+        y0, y1 = max(y0, cy + ch * s.top), min(y1, cy + ch * (1 - s.bottom))
+    return (math.ceil(x0), math.ceil(y0), math.floor(x1), math.floor(y1))
+
+
+def caption(text: str, accent: RGB, font: Path, width: int, height: int) -> list[str]:
+    """A semi-transparent band with an accent bar and one line of text at the top of
+    `caption_box`, so no delivery crop cuts it; none for blank text."""
     text = clean_text(text)
     if not text:
         return []
+    x0, y0, x1, _ = caption_box(width, height)
     unit = min(width, height)
-    band_h = round(unit * 0.12)
-    band_y = round(height * (0.68 if height > width else 0.76))
-    size = round(band_h * 0.42)
-    margin = round(width * 0.05)
-    bar_w = max(4, round(unit * 0.008))
-    text_x = margin + bar_w + round(unit * 0.025)
-    line = _truncate(text, _char_budget(width - text_x - margin, size))
+    band_h = round(unit * 0.06)
+    size = round(band_h * 0.55)
+    bar_w = max(3, round(unit * 0.006))
+    pad = round(band_h * 0.2)
+    text_x = x0 + bar_w + pad
+    line = _truncate(text, _char_budget(x1 - text_x - pad, size))
     return [
-        _box(0, band_y, width, band_h, "black@0.55"),
-        _box(margin, band_y + band_h * 0.2, bar_w, band_h * 0.6, _hex(accent)),
+        _box(x0, y0, x1 - x0, band_h, "black@0.55"),
+        _box(x0, y0 + band_h * 0.2, bar_w, band_h * 0.6, _hex(accent)),
         _drawtext(
             line,
             font=font,
             size=size,
             x=str(text_x),
-            y=str(round(band_y + (band_h - size * 1.17) / 2)),
+            y=str(round(y0 + (band_h - size * 1.17) / 2)),
             fontcolor="white",
         ),
     ]
 
 
-def _fade(start: float, length: float) -> str:
-    return f"clip((t-{_num(start)})/{_num(max(length, 1e-3))},0,1)"
-
-
-def title_card(
-    title: str, subtitle: str, font: Path, bold: Path, width: int, height: int, duration: float
-) -> list[str]:
-    """Centred title lines (wrapped, up to four) fading in, with an optional subtitle."""
-    title, subtitle = clean_text(title), clean_text(subtitle)
-    unit = min(width, height)
-    size = round(unit * 0.1)
-    lines: list[str] = []
-    for _ in range(4):
-        lines = textwrap.wrap(title, _char_budget(width * 0.84, size)) or [""]
-        if len(lines) <= 3:
-            break
-        size = round(size * 0.82)
-    if len(lines) > 4:
-        lines = [*lines[:3], _truncate(" ".join(lines[3:]), len(lines[3]))]
-    sub_size = round(size * 0.42)
-    line_h = size * 1.25
-    block = line_h * len(lines) + (sub_size * 2.2 if subtitle else 0)
-    y0 = (height - block) / 2
-    fade = min(0.8, duration * 0.35)
-    delay = min(0.15, duration * 0.1)
-    shadow = {"shadowcolor": "black@0.6", "shadowx": 2, "shadowy": 2}
-    out = [
-        _drawtext(
-            line,
-            font=bold,
-            size=size,
-            x="(w-text_w)/2",
-            y=str(round(y0 + i * line_h)),
-            fontcolor="white",
-            alpha=_fade(delay, fade),
-            **shadow,
-        )
-        for i, line in enumerate(lines)
-        if line
-    ]
-    if subtitle:
-        sub = _truncate(subtitle, _char_budget(width * 0.84, sub_size))
-        out.append(
-            _drawtext(
-                sub,
-                font=font,
-                size=sub_size,
-                x="(w-text_w)/2",
-                y=str(round(y0 + line_h * len(lines) + sub_size * 0.9)),
-                fontcolor="white@0.85",
-                alpha=_fade(delay + fade * 0.5, fade),
-                **shadow,
-            )
-        )
-    return out
-
-
 def _slate(move: CameraMove, seed: int, font: Path, width: int, height: int) -> str:
+    """A small label under the caption's place (inside every crop too)."""
+    x0, y0, x1, _ = caption_box(width, height)
     unit = min(width, height)
-    pad = round(unit * 0.035)
+    size = max(9, round(unit * 0.02))
     label = f"ANIMATIC · {move.replace('_', ' ').upper()} · SEED {seed}"
     return _drawtext(
-        label,
+        _truncate(label, _char_budget(x1 - x0, size)),
         font=font,
-        size=max(10, round(unit * 0.026)),
-        x=str(pad),
-        y=str(pad),
+        size=size,
+        x=str(x0),
+        y=str(round(y0 + unit * 0.06 + size * 0.5)),
         fontcolor="white@0.7",
         shadowcolor="black@0.5",
         shadowx=1,
@@ -1006,7 +973,6 @@ def build_render_args(
     width: int,
     height: int,
     fps: int = 24,
-    title_fontfile: Path | None = None,
 ) -> list[str]:
     """The ffmpeg argv (after the binary and the runner's global flags) that renders `request`
     as a previz clip: H.264 yuv420p, video only, `frame_count(duration, fps)` frames,
@@ -1034,14 +1000,10 @@ def build_render_args(
         filt("zoompan", z=zp["z"], x=zp["x"], y=zp["y"], d=frames, s=f"{width}x{height}", fps=fps),
         filt("vignette", angle="PI/6"),
     ]
-    if request.kind == "title":
-        title = request.title or request.text_overlay or shot_text(request)
-        subtitle = request.text_overlay if request.title and request.text_overlay else ""
-        bold = title_fontfile or fontfile
-        steps += title_card(title, subtitle, fontfile, bold, width, height, request.duration)
-    else:
+    if request.kind != "title":
+        # a title shot is a clean plate: its lettering is set at export, per delivery aspect
         steps.append(_slate(move, request.seed, fontfile, width, height))
-        steps += lower_third(shot_text(request), pal.accent, fontfile, width, height)
+        steps += caption(shot_text(request), pal.accent, fontfile, width, height)
     steps += [filt("setsar", r=1), filt("format", pix_fmts="yuv420p")]
     graph = f"{plate};[plate]{','.join(steps)}[v]"
     return [
