@@ -13,9 +13,9 @@ import av
 import pytest
 
 from memory.models import PromptComponents
-from tools.post import animatic as A
 from tools.post.runner import run
 from tools.providers.animatic import AnimaticProvider, create
+from tools.providers.animatic import renderer as A
 from tools.providers.base import GenerationRequest, JobStatus, VideoProvider
 from tools.providers.registry import Registry
 from tools.settings import Settings
@@ -40,9 +40,7 @@ def req(**kw: Any) -> GenerationRequest:
 
 def args_for(request: GenerationRequest, out: Path = Path("/tmp/out.mp4")) -> list[str]:
     w, h = A.previz_size(request.aspect)
-    return A.build_render_args(
-        request, out, fontfile=A.FONT, title_fontfile=A.FONT_BOLD, width=w, height=h
-    )
+    return A.build_render_args(request, out, fontfile=A.FONT, width=w, height=h)
 
 
 def graph_of(args: list[str]) -> str:
@@ -107,7 +105,9 @@ def test_previz_sizes() -> None:
         ("", "static"),
         ("something unusual", "static"),
         ("wide shot of the sunrise over a company campus", "static"),
-        ("tracking shot following the runner", "pan_right"),
+        ("tracking shot following the runner", "tracking"),
+        ("crane up over the rooftops", "crane_up"),
+        ("crane down to the table", "crane_down"),
         ("slow dolly toward the door", "push_in"),
     ],
 )
@@ -189,7 +189,7 @@ def test_hostile_text_is_escaped_in_drawtext() -> None:
     assert "expansion=none" in graph
 
 
-def test_lower_third_uses_the_shipped_font() -> None:
+def test_caption_uses_the_shipped_font() -> None:
     graph = graph_of(args_for(req(text_overlay="Hello")))
     fontfile = "fontfile=" + A.escape_value(A.FONT.as_posix())
     assert graph.count("drawtext=") == 2
@@ -205,7 +205,7 @@ def test_shot_text_choice() -> None:
     assert A.shot_text(req()) == "A courier crosses a rainy plaza at night"
     long = A.shot_text(req(prompt="word " * 80))
     assert len(long) <= 60 and long.endswith("…")
-    assert A.lower_third("", (0, 0, 0), A.FONT, 1280, 720) == []
+    assert A.caption("", (0, 0, 0), A.FONT, 1280, 720) == []
 
 
 def test_argv_is_deterministic_and_seeded() -> None:
@@ -236,13 +236,10 @@ def test_reference_image_is_the_plate() -> None:
     assert graph.startswith("[0:v]") and "gradients" not in graph
 
 
-def test_title_card() -> None:
+def test_a_title_shot_is_a_clean_plate() -> None:
+    """Its lettering is set at export per aspect (tools.post.finishing.title_overlays)."""
     graph = graph_of(args_for(req(kind="title", title="The End", text_overlay="fin")))
-    assert "text=The End" in graph and "text=fin" in graph
-    assert "alpha=clip((t-" in graph
-    assert "ANIMATIC" not in graph
-    bold = "fontfile=" + A.escape_value(A.FONT_BOLD.as_posix())
-    assert bold in graph
+    assert "drawtext" not in graph and "The End" not in graph and "ANIMATIC" not in graph
 
 
 def test_odd_sizes_are_refused() -> None:
@@ -346,10 +343,16 @@ def test_push_in_moves_static_does_not(tmp_path: Path) -> None:
 
 
 @pytest.mark.ffmpeg
-def test_lower_third_draws_text(tmp_path: Path) -> None:
+def caption_band(aspect: str = "16:9") -> tuple[float, float, float, float]:
+    w, h = A.previz_size(aspect)
+    x0, y0, x1, _ = A.caption_box(w, h)
+    return (x0 / w, y0 / h, x1 / w, (y0 + min(w, h) * 0.06) / h)
+
+
+def test_caption_draws_text(tmp_path: Path) -> None:
     plain = gray_frames(render(tmp_path, req(text_overlay=""), "plain.mp4"))[0]
     texted = gray_frames(render(tmp_path, req(text_overlay="HELLO WORLD"), "text.mp4"))[0]
-    band = (0.08, 0.78, 0.5, 0.86)
+    band = caption_band()
     bright = sum(1 for v in region(texted, *band) if v > 200)
     assert bright > 500
     assert sum(1 for v in region(plain, *band) if v > 200) < bright / 10
@@ -360,18 +363,7 @@ def test_lower_third_draws_text(tmp_path: Path) -> None:
 def test_hostile_text_renders(tmp_path: Path, text: str) -> None:
     out = render(tmp_path, req(text_overlay=text, title=text, kind="live"))
     texted = gray_frames(out)[0]
-    assert sum(1 for v in region(texted, 0.08, 0.78, 0.5, 0.86) if v > 200) > 200
-
-
-@pytest.mark.ffmpeg
-def test_title_card_fades_in(tmp_path: Path) -> None:
-    out = render(tmp_path, req(kind="title", title="THE LAST COURIER", text_overlay=HOSTILE))
-    frames = gray_frames(out)
-    assert len(frames) == 24
-    middle = (0.2, 0.35, 0.8, 0.55)
-    first = sum(1 for v in region(frames[0], *middle) if v > 200)
-    last = sum(1 for v in region(frames[-1], *middle) if v > 200)
-    assert last > 2000 and first < last / 10
+    assert sum(1 for v in region(texted, *caption_band()) if v > 200) > 200
 
 
 @pytest.mark.ffmpeg

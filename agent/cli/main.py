@@ -536,6 +536,10 @@ from agent.cli import resume_cmd  # noqa: E402  (registers `reelforge resume`)
 
 resume_cmd.register(app)
 
+from agent.cli import review_cmd  # noqa: E402  (registers `reelforge takes` and `review`)
+
+review_cmd.register(app)
+
 
 def run() -> None:
     """Console entry point."""

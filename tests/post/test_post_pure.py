@@ -312,10 +312,11 @@ def _title_shot(provider: str, text: str = "Golden Hour") -> Shot:
     )
 
 
-def test_titles_are_set_in_post_only_over_generated_plates() -> None:
+def test_titles_are_set_in_post_for_every_title_shot() -> None:
     seg = [SegmentSpec(8.0, 12.0, "pad")]
     plan = delivery_plan("youtube", ["9:16", "16:9"])
-    assert title_overlays([_title_shot("animatic")], seg, plan.safe, ["9:16"]) == {}
+    animatic = title_overlays([_title_shot("animatic")], seg, plan.safe, ["9:16"])
+    assert animatic["9:16"].count("drawtext=") == 1  # the animatic renders a clean plate too
     overlays = title_overlays([_title_shot("runway")], seg, plan.safe, ["9:16", "16:9"])
     assert set(overlays) == {"9:16", "16:9"}
     vertical = overlays["9:16"]

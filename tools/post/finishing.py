@@ -23,6 +23,7 @@ from tools.post import ops
 from tools.post import picture as p
 from tools.post.builders import ClipSpec, SegmentSpec
 from tools.post.finish import FinishResult, place
+from tools.post.platforms import GENERIC_SAFE
 from tools.post.probe import ProbeError, probe
 from tools.post.runner import has_filter
 from tools.settings import Settings
@@ -120,16 +121,14 @@ def title_overlays(
     safe_for: Callable[[str], p.SafeArea],
     aspects: Sequence[str],
 ) -> dict[str, str]:
-    """Per format, the drawtext chain that sets the titles of title shots rendered by a video
-    model (which misspells lettering, so it was asked for a clean plate); the animatic's title
-    cards are typeset already. Centred in each format's safe area, sized to fit, faded."""
+    """Per format, the drawtext chain that sets the titles of title shots: every title shot is a
+    clean plate (a video model misspells lettering; the animatic leaves it to the export), so
+    titles are set for each aspect, never baked into the master. Centred in each format's safe
+    area, sized to fit, faded."""
     titled = [
         (shot.text_overlay.strip(), seg)
         for shot, seg in zip(shots, segments, strict=True)
-        if shot.kind == "title"
-        and shot.provider != "animatic"
-        and shot.text_overlay
-        and shot.text_overlay.strip()
+        if shot.kind == "title" and shot.text_overlay and shot.text_overlay.strip()
     ]
     overlays: dict[str, str] = {}
     for aspect in aspects:
@@ -324,7 +323,8 @@ class FinishingRun:
         libass = await asyncio.to_thread(has_filter, "subtitles", self.ffmpeg)
         reused = 0
         for i, (aspect, path) in enumerate(exports.items()):
-            key = stable_hash([keys[aspect], "burn", srt.name, libass])
+            safe = GENERIC_SAFE.get(aspect, p.DEFAULT_SAFE)  # the strictest of its platforms
+            key = stable_hash([keys[aspect], "burn", srt.name, libass, astuple(safe)])
             cached = self.work_dir / f"subbed-{key}.mp4"
             if cached.exists():
                 reused += 1
@@ -334,6 +334,7 @@ class FinishingRun:
                     path,
                     cached,
                     srt,
+                    safe=safe,
                     ffmpeg=self.ffmpeg,
                     on_progress=self._report("subtitles", (i, len(exports))),
                 )

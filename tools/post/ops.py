@@ -595,10 +595,12 @@ async def burn_subtitles(
     subtitle_file: Path,
     *,
     font_size: int | None = None,
+    safe: p.SafeArea | None = None,
     ffmpeg: str | None = None,
     on_progress: Progress | None = None,
 ) -> Path:
-    """Burn an .srt/.ass file into `src` with libass (font size from the frame's shape)."""
+    """Burn an .srt/.ass file into `src` with libass (font size from the frame's shape, lines
+    inside `safe`)."""
     info = await asyncio.to_thread(probe, src)
     if not info.has_video or not info.width or not info.height:
         raise PostInputError(f"{src}: no video stream")
@@ -607,7 +609,7 @@ async def burn_subtitles(
     size = font_size or subtitle_font_size(info.width, info.height)
     return await produce(
         out,
-        lambda tmp: p.burn_subtitles(src, tmp, subtitle_file, font_size=size),
+        lambda tmp: p.burn_subtitles(src, tmp, subtitle_file, font_size=size, safe=safe),
         ffmpeg=ffmpeg,
         duration_s=info.video_duration_s or info.duration_s,
         on_progress=on_progress,

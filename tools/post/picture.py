@@ -8,6 +8,7 @@ escaped with `builders.filter_value`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -341,12 +342,24 @@ def burn_text(
 
 
 def burn_subtitles(
-    src: Path, out: Path, subtitle_file: Path, *, margin_v: int = 40, font_size: int = 18
+    src: Path,
+    out: Path,
+    subtitle_file: Path,
+    *,
+    margin_v: int = 40,
+    font_size: int = 18,
+    safe: SafeArea | None = None,
 ) -> list[str]:
     """Burn an .srt/.ass file with libass, using only our bundled fonts (no system fonts).
 
-    `font_size` is in libass script units (288 lines high); vertical frames want a smaller one."""
-    style = f"FontName=DejaVu Sans,FontSize={font_size},Outline=2,Shadow=0,MarginV={margin_v}"
+    `font_size` is in libass script units (288 lines high); vertical frames want a smaller one.
+    With `safe`, the margins keep every line inside that safe area (script units: 384 x 288)."""
+    margins = f"MarginV={margin_v}"
+    if safe is not None:
+        margin_v = max(margin_v, math.ceil(safe.bottom * 288) + 4)
+        left, right = math.ceil(safe.left * 384) + 4, math.ceil(safe.right * 384) + 4
+        margins = f"MarginV={margin_v},MarginL={left},MarginR={right}"
+    style = f"FontName=DejaVu Sans,FontSize={font_size},Outline=2,Shadow=0,{margins}"
     chain = (
         f"subtitles=filename={filter_value(subtitle_file)}:fontsdir={filter_value(FONT_DIR)}"
         f":force_style={filter_value(style)}"

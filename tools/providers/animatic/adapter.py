@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memory.models import stable_hash
-from tools.post import animatic
 from tools.post.runner import arun
 from tools.providers import registry
+from tools.providers.animatic import renderer as animatic
 from tools.providers.base import (
     CapabilityProfile,
     GenerationRequest,
@@ -44,7 +44,7 @@ class _Job:
 
 
 class AnimaticProvider:
-    """Renders each request as a 720p previz clip (see `tools.post.animatic`)."""
+    """Renders each request as a 720p previz clip (see `tools.providers.animatic.renderer`)."""
 
     id = "animatic"
 
@@ -114,7 +114,6 @@ class AnimaticProvider:
                     request,
                     part,
                     fontfile=animatic.FONT,
-                    title_fontfile=animatic.FONT_BOLD,
                     width=width,
                     height=height,
                     fps=self.fps,

@@ -1,21 +1,27 @@
-"""Animatic previz: pure builders for the offline provider's ffmpeg render.
+"""Animatic previz: pure builders for the offline provider's ffmpeg render (fonts and frame
+maths from `tools.post`).
 
 A still plate (palette sky, seeded skyline, subject silhouette and grain, or the first reference
 image) is built once at twice the output size; `zoompan` moves a virtual camera over it and
-`drawtext` adds the lower third or the title card. Nothing here touches the disk.
+`drawtext` adds a caption where no delivery crop cuts it. A title shot is a clean plate: its
+lettering is set at export for each aspect. Nothing here touches the disk.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
-import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from memory.models import Aspect, PromptComponents
+from tools.post.builders import frame_count
+from tools.post.picture import FONT as FONT
+from tools.post.picture import FONT_BOLD as FONT_BOLD
+from tools.post.picture import FONT_DIR, SafeArea
 from tools.providers.base import GenerationRequest
 
 RGB = tuple[int, int, int]
@@ -30,6 +36,9 @@ CameraMove = Literal[
     "drone_rise",
     "handheld",
     "orbit",
+    "crane_up",
+    "crane_down",
+    "tracking",
     "static",
 ]
 CAMERA_MOVES: tuple[CameraMove, ...] = (
@@ -42,13 +51,15 @@ CAMERA_MOVES: tuple[CameraMove, ...] = (
     "drone_rise",
     "handheld",
     "orbit",
+    "crane_up",
+    "crane_down",
+    "tracking",
     "static",
 )
-Scenery = Literal["city", "land", "studio"]
+Scenery = Literal["city", "land", "studio", "interior", "sea", "sky", "space"]
+ShotSize = Literal["close", "medium", "wide"]
 
-FONTS_DIR = Path(__file__).parent / "assets" / "fonts"
-FONT = FONTS_DIR / "DejaVuSans.ttf"
-FONT_BOLD = FONTS_DIR / "DejaVuSans-Bold.ttf"
+FONTS_DIR = FONT_DIR
 
 PREVIZ_SIZES: dict[str, tuple[int, int]] = {
     "16:9": (1280, 720),
@@ -65,11 +76,6 @@ def previz_size(aspect: Aspect | str) -> tuple[int, int]:
     except KeyError:
         known = ", ".join(PREVIZ_SIZES)
         raise ValueError(f"unknown aspect {aspect!r}; use one of {known}") from None
-
-
-def frame_count(duration: float, fps: int) -> int:
-    """Frames in a clip of `duration` seconds at `fps` (at least one)."""
-    return max(1, round(duration * fps))
 
 
 # --------------------------------------------------------------------------- palette
@@ -296,12 +302,36 @@ def palette(components: PromptComponents) -> Palette:
 
 
 _SCENERY_WORDS: tuple[tuple[Scenery, tuple[str, ...]], ...] = (
+    (
+        "space",
+        (
+            "outer space", "space station", "spaceship", "spacecraft", "galaxy", "nebula",
+            "cosmos", "asteroid", "starfield", "in orbit", "zero gravity", "planet",
+        ),
+    ),
     ("studio", ("studio", "seamless", "backdrop", "void", "tabletop", "cyclorama")),
+    (
+        "interior",
+        (
+            "garage", "room", "kitchen", "office", "bakery", "shop", "interior", "indoor",
+            "inside", "hall", "bar", "cafe", "café", "warehouse", "corridor", "library",
+            "restaurant", "store", "apartment", "house", "home", "classroom", "lab", "diner",
+            "workshop", "cabin", "hotel", "lobby", "subway car", "elevator",
+        ),
+    ),
+    (
+        "sea",
+        (
+            "ocean", "sea", "coast", "beach", "harbour", "harbor", "waves", "canal", "lake",
+            "river", "shore", "bay", "pier", "boat", "sailing", "underwater",
+        ),
+    ),
+    ("sky", ("sky", "clouds", "airborne", "flying", "aerial", "skydiv", "balloon", "cockpit")),
     (
         "land",
         (
-            "forest", "wood", "mountain", "field", "beach", "ocean", "sea", "coast", "desert",
-            "meadow", "countryside", "hill", "lake", "river", "park", "nature", "valley",
+            "forest", "wood", "mountain", "field", "desert",
+            "meadow", "countryside", "hill", "park", "nature", "valley",
             "prairie", "farm", "jungle", "island", "snow", "canyon",
         ),
     ),
@@ -309,12 +339,43 @@ _SCENERY_WORDS: tuple[tuple[Scenery, tuple[str, ...]], ...] = (
 
 
 def scenery(components: PromptComponents, pal: Palette) -> Scenery:
-    """What the plate shows behind the subject: a city skyline, land ridges or a studio sweep."""
+    """What the plate shows behind the subject: a city street, land ridges, a room, the sea, open
+    sky, space or a studio sweep (from the environment words)."""
     text = components.environment.lower()
     for name, words in _SCENERY_WORDS:
         if _has(text, words):
             return name
     return "studio" if pal.backdrop else "city"
+
+
+_COUNT_WORDS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (3, ("three", "trio")),
+    (2, ("two", "couple", "pair", "both", "duo", "together", "each other", "two-shot")),
+    (4, ("crowd", "group", "people", "friends", "family", "team", "band", "everyone", "dancers")),
+)
+
+
+def figure_count(components: PromptComponents, prompt: str = "") -> int:
+    """How many figures the subject names: one, a pair, three, or a group (four)."""
+    text = " ".join((components.subject, components.camera_movement, prompt)).lower()
+    for n, words in _COUNT_WORDS:
+        if _has(text, words):
+            return n
+    if re.search(r"\b\w+ and (?:a |an |the |her |his |their )?\w+", components.subject.lower()):
+        return 2
+    return 1
+
+
+def shot_size(components: PromptComponents, prompt: str = "") -> ShotSize:
+    """Close-up, medium or wide, from the camera words (then the prompt)."""
+    for text in (components.camera_movement.lower(), prompt.lower()):
+        if _has(text, ("close-up", "close up", "closeup", "macro", "extreme close", "ecu", "cu ")):
+            return "close"
+        if _has(text, ("wide", "establishing", "long shot", "aerial", "drone", "vista", "ews")):
+            return "wide"
+        if _has(text, ("medium", "mid shot", "two-shot", "two shot", "waist")):
+            return "medium"
+    return "medium"
 
 
 # --------------------------------------------------------------------------- camera
@@ -323,11 +384,14 @@ _MOVE_WORDS: tuple[tuple[CameraMove, tuple[str, ...]], ...] = (
     ("static", ("static", "locked", "lock-off", "tripod", "fixed", "still frame", "no movement")),
     ("handheld", ("handheld", "hand-held", "shaky", "shake", "documentary", "verite", "vérité")),
     ("orbit", ("orbit", "arc shot", "arcing", "circl", "360", "around the")),
+    ("crane_down", ("crane down", "boom down", "jib down", "descend", "lowering")),
+    ("crane_up", ("crane", "boom up", "jib")),
+    ("drone_rise", ("drone", "rise", "rising", "ascend", "aerial", "lift")),
     (
-        "drone_rise",
-        ("drone", "rise", "rising", "crane up", "boom up", "jib up", "ascend", "aerial", "lift"),
+        "tracking",
+        ("tracking", "track along", "follow", "trucking", "truck", "side-on", "alongside"),
     ),
-    ("tilt_down", ("tilt down", "tilts down", "tilting down", "crane down", "boom down")),
+    ("tilt_down", ("tilt down", "tilts down", "tilting down")),
     ("tilt_up", ("tilt up", "tilts up", "tilting up", "tilt")),
     ("pan_right", ("left to right", "pan right", "pans right", "panning right")),
     ("pan_left", ("right to left", "pan left", "pans left", "panning left")),
@@ -383,6 +447,17 @@ def plan_move(move: CameraMove, seed: int, focus: tuple[float, float] = (0.5, 0.
         a, b = 0.5 + 0.5 / z, 0.5 - 0.5 / z
         start, end = (a, b) if move == "tilt_up" else (b, a)
         return MovePlan((z, z), (mid[0], mid[0]), (start, end))
+    if move in ("crane_up", "crane_down"):
+        z = 1.4 + j(0.04)
+        a, b = 0.5 + 0.45 / z, 0.5 - 0.45 / z
+        start, end = (a, b) if move == "crane_up" else (b, a)
+        return MovePlan((z, z - 0.1), (mid[0], mid[0]), (start, end))
+    if move == "tracking":
+        z = 1.3 + j(0.04)
+        a, b = 0.5 - 0.4 / z, 0.5 + 0.4 / z
+        start, end = (a, b) if rng.random() < 0.5 else (b, a)
+        bob = (0.0, 0.0, 1.8, 0.0)
+        return MovePlan((z, z), (start, end), (mid[1], mid[1]), 0.003, bob, (0.0, 0.0, 0.0, 0.0))
     if move == "drone_rise":
         return MovePlan((1.45 + j(0.04), 1.2 + j(0.04)), (mid[0], mid[0]), (0.85, 0.2))
     if move == "orbit":
@@ -551,6 +626,36 @@ def _scenery_boxes(
 ) -> list[str]:
     """Drawbox rectangles for the horizon: skyline or ridges, ground bands, near buildings."""
     out: list[str] = []
+    if kind == "interior":
+        return _interior_boxes(rng, pal, pw, ph, hy)
+    if kind == "space":
+        out.append(_box(0, 0, pw, ph, "0x04040c"))
+        for _ in range(140):
+            star = rng.uniform(1.5, 4.5)
+            tint = _mix((255, 255, 255), pal.accent, rng.uniform(0, 0.5))
+            out.append(_box(rng.uniform(0, pw), rng.uniform(0, ph), star, star, _hex(tint)))
+        r = ph * rng.uniform(0.35, 0.55)
+        out.append(_box(pw * rng.uniform(0.55, 0.8), ph - r * 0.6, r * 1.6, r, _hex(pal.far)))
+        return out
+    if kind == "sky":
+        for _ in range(rng.randint(6, 10)):
+            w, h = rng.uniform(0.12, 0.3) * pw, rng.uniform(0.03, 0.07) * ph
+            x, y = rng.uniform(-0.1, 0.95) * pw, rng.uniform(0.1, 0.85) * ph
+            cloud = _mix(pal.sky_horizon, (255, 255, 255), 0.6)
+            out.append(_box(x, y, w, h, _hex(cloud, 0.85)))
+            out.append(_box(x + w * 0.2, y - h * 0.6, w * 0.5, h * 0.8, _hex(cloud, 0.85)))
+        return out
+    if kind == "sea":
+        water = _mix(pal.sky_top, pal.far, 0.5)
+        out.append(_box(0, hy, pw, ph - hy, _hex(water)))
+        y = float(hy)
+        while y < ph:
+            h = rng.uniform(0.01, 0.03) * ph * (1 + 3 * (y - hy) / ph)
+            crest = _mix(water, pal.sky_horizon if rng.random() < 0.6 else pal.glow, 0.45)
+            x = rng.uniform(0, pw * 0.5)
+            out.append(_box(x, y, rng.uniform(0.2, 0.6) * pw, max(2, h * 0.3), _hex(crest)))
+            y += h
+        return out
     if kind == "studio":
         out.append(_box(0, hy, pw, ph - hy, _hex(pal.ground)))
         out.append(_box(0, hy, pw, max(2, ph // 180), _hex(_mix(pal.ground, pal.sky_horizon, 0.5))))
@@ -585,6 +690,30 @@ def _scenery_boxes(
     return out
 
 
+def _interior_boxes(rng: random.Random, pal: Palette, pw: int, ph: int, hy: int) -> list[str]:
+    """A room: wall, floor, a window onto the sky (the palette's light), a door, a ceiling lamp."""
+    wall = _mix(pal.near, pal.sky_horizon, 0.35)
+    floor = _mix(pal.ground, pal.subject, 0.3)
+    out = [_box(0, 0, pw, hy, _hex(wall)), _box(0, hy, pw, ph - hy, _hex(floor))]
+    out.append(_box(0, hy, pw, max(3, ph // 120), _hex(_mix(wall, pal.subject, 0.6))))
+    for i in range(1, 6):
+        y = hy + (ph - hy) * (i / 6) ** 1.5
+        out.append(_box(0, y, pw, max(2, ph // 300), _hex(_mix(floor, pal.subject, 0.4))))
+    wx, ww = rng.uniform(0.08, 0.55) * pw, rng.uniform(0.2, 0.32) * pw
+    wy, wh = hy * rng.uniform(0.18, 0.3), hy * 0.45
+    frame = _mix(wall, pal.subject, 0.5)
+    out.append(_box(wx - 8, wy - 8, ww + 16, wh + 16, _hex(frame)))
+    out.append(_box(wx, wy, ww, wh / 2, _hex(pal.sky_top)))
+    out.append(_box(wx, wy + wh / 2, ww, wh / 2, _hex(pal.sky_horizon)))
+    out.append(_box(wx + ww / 2 - 4, wy, 8, wh, _hex(frame)))
+    dx = wx + ww + rng.uniform(0.08, 0.2) * pw
+    if dx + pw * 0.12 < pw:
+        out.append(_box(dx, hy * 0.35, pw * 0.12, hy * 0.65, _hex(_mix(wall, pal.subject, 0.45))))
+    lamp = _mix(pal.glow, pal.accent, 0.3)
+    out.append(_box(pw * rng.uniform(0.3, 0.7), 0, pw * 0.18, ph * 0.02, _hex(lamp)))
+    return out
+
+
 def _glow_layer(pal: Palette, unit: int) -> tuple[str, int]:
     """A sun, moon or lamp: a soft disc with a halo; a studio gets a wide halo only."""
     g = max(16, round(unit * (0.9 if pal.backdrop else 0.36)) // 4 * 4)
@@ -597,10 +726,15 @@ def _glow_layer(pal: Palette, unit: int) -> tuple[str, int]:
     return _shape(f"255*{_num(pal.glow_alpha)}*{halo}", pal.glow, (s, s), (g, g)), g
 
 
-def _subject_layer(pal: Palette, pw: int, ph: int) -> tuple[str, int, int]:
+FIGURE_HEIGHT: dict[ShotSize, float] = {"close": 1.5, "medium": 0.5, "wide": 0.2}
+
+
+def _subject_layer(
+    pal: Palette, pw: int, ph: int, size: ShotSize = "medium"
+) -> tuple[str, int, int]:
     """A head-and-shoulders silhouette (ellipse head, neck, half-ellipse shoulders) with a thin
-    rim of the accent colour so it reads on dark grounds."""
-    sh = round(min(0.44 * ph, 0.8 * pw)) // 8 * 8
+    rim of the accent colour so it reads on dark grounds; a close-up fills the frame."""
+    sh = round(min(FIGURE_HEIGHT[size] * ph, 1.6 * pw)) // 8 * 8
     sw = sh * 4 // 7 // 4 * 4
     w, h = sw // 4, sh // 4
     cx = w / 2
@@ -684,12 +818,13 @@ def synthetic_plate(
             speed=0,
         )
     ]
+    kind = scenery(request.components, pal)
     if not title:
-        sky += _scenery_boxes(rng, pal, scenery(request.components, pal), pw, ph, hy)
+        sky += _scenery_boxes(rng, pal, kind, pw, ph, hy)
     chains = [",".join(sky) + "[sky]"]
     layers: list[tuple[str, int, int]] = []
     focus = (0.5, 0.5)
-    if pal.glow_alpha > 0 and not title:
+    if pal.glow_alpha > 0 and not title and kind != "interior":  # a room has its lamp
         glow, g = _glow_layer(pal, min(pw, ph))
         chains.append(glow + "[glow]")
         gx = rng.uniform(0.1, 0.9) * pw - g / 2
@@ -698,11 +833,27 @@ def synthetic_plate(
             gx, gy = rng.uniform(0.35, 0.65) * pw - g / 2, hy - g * 0.6
         layers.append(("glow", round(gx), round(gy)))
     if not title:
-        subject, sw, sh = _subject_layer(pal, pw, ph)
-        chains.append(subject + "[subj]")
-        sx = rng.uniform(0.33, 0.67)
-        layers.append(("subj", round(sx * pw - sw / 2), ph - sh))
-        focus = (sx, (ph - sh * 0.75) / ph)
+        size = shot_size(request.components, request.prompt)
+        count = figure_count(request.components, request.prompt)
+        if size == "close":
+            count = min(count, 2)
+        subject, sw, sh = _subject_layer(pal, pw, ph, size)
+        if count == 1:
+            xs = [rng.uniform(0.33, 0.67)]
+        else:
+            spread = 0.4 if size != "close" else 0.36
+            xs = [
+                0.5 - spread / 2 + spread * i / (count - 1) + j
+                for i, j in enumerate(rng.uniform(-0.03, 0.03) for _ in range(count))
+            ]
+        labels = [f"subj{i}" for i in range(count)]
+        split = f",split={count}" if count > 1 else ""
+        chains.append(subject + split + "".join(f"[{label}]" for label in labels))
+        base_y = ph - sh if size != "close" else round(ph * 0.16)
+        for label, sx in zip(labels, xs, strict=True):
+            layers.append((label, round(sx * pw - sw / 2), base_y))
+        head = (base_y + sh * 0.22) / ph
+        focus = (sum(xs) / len(xs), min(0.8, head))
     last = "sky"
     for i, (label, x, y) in enumerate(layers):
         chains.append(f"[{last}][{label}]{filt('overlay', x=x, y=y, format='rgb')}[l{i}]")
@@ -745,100 +896,65 @@ def _char_budget(width: float, size: float) -> int:
     return max(4, int(width / (size * 0.6)))
 
 
-def lower_third(text: str, accent: RGB, font: Path, width: int, height: int) -> list[str]:
-    """A semi-transparent band with an accent bar and one line of text; none for blank text."""
+CAPTION_SAFE = SafeArea(top=0.14, bottom=0.20, left=0.06, right=0.15)
+"""The strictest platform margins (vertical apps' UI): the caption keeps inside them in every
+delivery crop."""
+
+
+def caption_box(width: int, height: int) -> tuple[int, int, int, int]:
+    """Where a caption may go on a `width` x `height` master (x0, y0, x1, y1 in pixels): inside
+    the caption-safe area of every centred crop the exports take (16:9, 9:16 and 1:1). Captions
+    sit at the top of it, so burned subtitles (bottom) and titles (centre) never meet them."""
+    x0, y0, x1, y1 = 0.0, 0.0, float(width), float(height)
+    for aw, ah in ((16, 9), (9, 16), (1, 1)):
+        cw, ch = min(width, height * aw / ah), min(height, width * ah / aw)
+        cx, cy = (width - cw) / 2, (height - ch) / 2
+        s = CAPTION_SAFE
+        x0, x1 = max(x0, cx + cw * s.left), min(x1, cx + cw * (1 - s.right))
+        y0, y1 = max(y0, cy + ch * s.top), min(y1, cy + ch * (1 - s.bottom))
+    return (math.ceil(x0), math.ceil(y0), math.floor(x1), math.floor(y1))
+
+
+def caption(text: str, accent: RGB, font: Path, width: int, height: int) -> list[str]:
+    """A semi-transparent band with an accent bar and one line of text at the top of
+    `caption_box`, so no delivery crop cuts it; none for blank text."""
     text = clean_text(text)
     if not text:
         return []
+    x0, y0, x1, _ = caption_box(width, height)
     unit = min(width, height)
-    band_h = round(unit * 0.12)
-    band_y = round(height * (0.68 if height > width else 0.76))
-    size = round(band_h * 0.42)
-    margin = round(width * 0.05)
-    bar_w = max(4, round(unit * 0.008))
-    text_x = margin + bar_w + round(unit * 0.025)
-    line = _truncate(text, _char_budget(width - text_x - margin, size))
+    band_h = round(unit * 0.06)
+    size = round(band_h * 0.55)
+    bar_w = max(3, round(unit * 0.006))
+    pad = round(band_h * 0.2)
+    text_x = x0 + bar_w + pad
+    line = _truncate(text, _char_budget(x1 - text_x - pad, size))
     return [
-        _box(0, band_y, width, band_h, "black@0.55"),
-        _box(margin, band_y + band_h * 0.2, bar_w, band_h * 0.6, _hex(accent)),
+        _box(x0, y0, x1 - x0, band_h, "black@0.55"),
+        _box(x0, y0 + band_h * 0.2, bar_w, band_h * 0.6, _hex(accent)),
         _drawtext(
             line,
             font=font,
             size=size,
             x=str(text_x),
-            y=str(round(band_y + (band_h - size * 1.17) / 2)),
+            y=str(round(y0 + (band_h - size * 1.17) / 2)),
             fontcolor="white",
         ),
     ]
 
 
-def _fade(start: float, length: float) -> str:
-    return f"clip((t-{_num(start)})/{_num(max(length, 1e-3))},0,1)"
-
-
-def title_card(
-    title: str, subtitle: str, font: Path, bold: Path, width: int, height: int, duration: float
-) -> list[str]:
-    """Centred title lines (wrapped, up to four) fading in, with an optional subtitle."""
-    title, subtitle = clean_text(title), clean_text(subtitle)
-    unit = min(width, height)
-    size = round(unit * 0.1)
-    lines: list[str] = []
-    for _ in range(4):
-        lines = textwrap.wrap(title, _char_budget(width * 0.84, size)) or [""]
-        if len(lines) <= 3:
-            break
-        size = round(size * 0.82)
-    if len(lines) > 4:
-        lines = [*lines[:3], _truncate(" ".join(lines[3:]), len(lines[3]))]
-    sub_size = round(size * 0.42)
-    line_h = size * 1.25
-    block = line_h * len(lines) + (sub_size * 2.2 if subtitle else 0)
-    y0 = (height - block) / 2
-    fade = min(0.8, duration * 0.35)
-    delay = min(0.15, duration * 0.1)
-    shadow = {"shadowcolor": "black@0.6", "shadowx": 2, "shadowy": 2}
-    out = [
-        _drawtext(
-            line,
-            font=bold,
-            size=size,
-            x="(w-text_w)/2",
-            y=str(round(y0 + i * line_h)),
-            fontcolor="white",
-            alpha=_fade(delay, fade),
-            **shadow,
-        )
-        for i, line in enumerate(lines)
-        if line
-    ]
-    if subtitle:
-        sub = _truncate(subtitle, _char_budget(width * 0.84, sub_size))
-        out.append(
-            _drawtext(
-                sub,
-                font=font,
-                size=sub_size,
-                x="(w-text_w)/2",
-                y=str(round(y0 + line_h * len(lines) + sub_size * 0.9)),
-                fontcolor="white@0.85",
-                alpha=_fade(delay + fade * 0.5, fade),
-                **shadow,
-            )
-        )
-    return out
-
-
 def _slate(move: CameraMove, seed: int, font: Path, width: int, height: int) -> str:
+    """A small label under the caption's place (inside every crop too)."""
+    x0, y0, x1, _ = caption_box(width, height)
     unit = min(width, height)
-    pad = round(unit * 0.035)
+    size = max(9, round(unit * 0.02))
     label = f"ANIMATIC · {move.replace('_', ' ').upper()} · SEED {seed}"
     return _drawtext(
-        label,
+        _truncate(label, _char_budget(x1 - x0, size)),
         font=font,
-        size=max(10, round(unit * 0.026)),
-        x=str(pad),
-        y=str(pad),
+        size=size,
+        x=str(x0),
+        y=str(round(y0 + unit * 0.06 + size * 0.5)),
         fontcolor="white@0.7",
         shadowcolor="black@0.5",
         shadowx=1,
@@ -857,7 +973,6 @@ def build_render_args(
     width: int,
     height: int,
     fps: int = 24,
-    title_fontfile: Path | None = None,
 ) -> list[str]:
     """The ffmpeg argv (after the binary and the runner's global flags) that renders `request`
     as a previz clip: H.264 yuv420p, video only, `frame_count(duration, fps)` frames,
@@ -885,14 +1000,10 @@ def build_render_args(
         filt("zoompan", z=zp["z"], x=zp["x"], y=zp["y"], d=frames, s=f"{width}x{height}", fps=fps),
         filt("vignette", angle="PI/6"),
     ]
-    if request.kind == "title":
-        title = request.title or request.text_overlay or shot_text(request)
-        subtitle = request.text_overlay if request.title and request.text_overlay else ""
-        bold = title_fontfile or fontfile
-        steps += title_card(title, subtitle, fontfile, bold, width, height, request.duration)
-    else:
+    if request.kind != "title":
+        # a title shot is a clean plate: its lettering is set at export, per delivery aspect
         steps.append(_slate(move, request.seed, fontfile, width, height))
-        steps += lower_third(shot_text(request), pal.accent, fontfile, width, height)
+        steps += caption(shot_text(request), pal.accent, fontfile, width, height)
     steps += [filt("setsar", r=1), filt("format", pix_fmts="yuv420p")]
     graph = f"{plate};[plate]{','.join(steps)}[v]"
     return [

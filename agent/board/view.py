@@ -1,0 +1,152 @@
+"""What the board and `reelforge takes` show: the project's shots with their ranked takes, each
+take's scores and flags, and one contact sheet per shot (rendered on demand, cached by content)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent.board import actions
+from memory.models import Production, Project, Revision, Shot, Take, stable_hash
+from tools.post.contact import TakeTile, contact_sheet, sample_frames
+
+if TYPE_CHECKING:
+    from tools.production import Services
+
+
+@dataclass
+class TakeView:
+    number: int
+    take: Take
+    picked: bool
+    poster: Path | None = None
+
+    @property
+    def flags(self) -> list[str]:
+        return list(self.take.qc_notes)
+
+
+@dataclass
+class ShotView:
+    shot: Shot
+    takes: list[TakeView]
+    failed: int
+    sheet: Path | None = None
+    variation: str = ""
+
+
+@dataclass
+class BoardView:
+    project: Project
+    production: Production
+    shots: list[ShotView]
+    revisions: list[Revision]
+    spend_usd: float
+    spend_by_revision: dict[int, float] = field(default_factory=dict)
+
+
+def sheets_dir(services: Services, project_id: str) -> Path:
+    return services.settings.media_dir / "sheets" / project_id
+
+
+def _variation(shot: Shot) -> str:
+    """The craft helper may give a shot `variations`; be tolerant when it is absent."""
+    value: Any = getattr(shot, "variations", None) or getattr(shot, "variation", None)
+    if not value:
+        return ""
+    if isinstance(value, str):
+        return value
+    return ", ".join(str(v) for v in value)
+
+
+def board_view(services: Services, project_id: str, *, sheets: bool = True) -> BoardView:
+    store = services.store
+    project = store.get_project(project_id)
+    production = actions.working(services, project.id)
+    shots: list[ShotView] = []
+    for shot in production.shots():
+        ranked = actions.ranked_takes(services, project.id, shot.id)
+        picked = production.picks.get(shot.id)
+        views = [TakeView(i, t, t.id == picked) for i, t in enumerate(ranked, start=1)]
+        failed = sum(1 for t in store.takes(project.id, shot.id) if t.status.value == "failed")
+        view = ShotView(shot, views, failed, variation=_variation(shot))
+        if sheets and views:
+            view.sheet = shot_sheet(services, project, shot, views)
+            for t in views:
+                t.poster = poster(services, project.id, t.take)
+        shots.append(view)
+    revisions = store.revisions(project.id)
+    by_rev: dict[int, float] = {}
+    entries = store.spend(project.id)
+    for rev in revisions:
+        by_rev[rev.number] = round(
+            sum(
+                e.amount_usd
+                for e in entries
+                if e.kind in ("submit", "refund") and e.created_at <= rev.created_at
+            )
+            - sum(by_rev.values()),
+            4,
+        )
+    return BoardView(project, production, shots, revisions, store.total_spend(project.id), by_rev)
+
+
+def shot_sheet(services: Services, project: Project, shot: Shot, takes: list[TakeView]) -> Path:
+    """The shot's contact sheet, re-drawn only when its takes, scores or pick changed."""
+    tiles = [
+        TakeTile(
+            video=t.take.file,
+            number=t.number,
+            score=t.take.score,
+            flags=tuple(t.flags),
+            picked=t.picked,
+            note=f"{t.take.provider} · ${t.take.cost_usd:.2f}",
+        )
+        for t in takes
+    ]
+    key = stable_hash([tile.__dict__ for tile in tiles])
+    out = sheets_dir(services, project.id) / f"shot-{shot.id}.png"
+    stamp = out.with_suffix(".key")
+    if out.is_file() and stamp.is_file() and stamp.read_text() == key:
+        return out
+    contact_sheet(tiles, out, title=f"{project.title} · shot {shot.id}: {shot.description}"[:90])
+    stamp.write_text(key)
+    return out
+
+
+def poster(services: Services, project_id: str, take: Take) -> Path | None:
+    """A still of the take's first frame (the thumbnail before it plays)."""
+    if take.file is None or not take.file.is_file():
+        return None
+    out = sheets_dir(services, project_id) / f"take-{take.id}.png"
+    if not out.is_file():
+        frame = sample_frames(take.file, 1, 320)[0]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame.save(out, format="PNG")
+    return out
+
+
+def takes_json(view: BoardView) -> list[dict[str, Any]]:
+    """Every take with its scores and the sheet's path (`reelforge takes --json`)."""
+    return [
+        {
+            "shot": sv.shot.id,
+            "sheet": str(sv.sheet) if sv.sheet else None,
+            "failed_takes": sv.failed,
+            "takes": [
+                {
+                    "number": t.number,
+                    "take_id": t.take.id,
+                    "provider": t.take.provider,
+                    "score": t.take.score,
+                    "qc_flags": t.flags,
+                    "cost_usd": t.take.cost_usd,
+                    "picked": t.picked,
+                    "file": str(t.take.file) if t.take.file else None,
+                }
+                for t in sv.takes
+            ],
+        }
+        for sv in view.shots
+    ]

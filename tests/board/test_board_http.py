@@ -1,0 +1,73 @@
+"""The board's guards over HTTP (no browser): the run's token and media confinement; and
+`reelforge takes --json`."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from agent.board.app import create_app
+from agent.cli.main import app as cli
+from tests.board.conftest import BoardProject
+
+TOKEN = "t0ken-for-tests"
+
+
+@pytest.fixture
+def client(board_project: BoardProject) -> TestClient:
+    return TestClient(create_app(board_project.services, board_project.project.id, TOKEN))
+
+
+def media(path: object) -> str:
+    return f"/media?token={TOKEN}&path=" + quote(str(path), safe="")
+
+
+def test_no_token_is_refused(client: TestClient) -> None:
+    assert client.get("/").status_code == 403
+    assert client.get("/?token=wrong").status_code == 403
+    assert client.get("/media?path=/etc/hostname").status_code == 403
+    ok = client.get(f"/?token={TOKEN}")
+    assert ok.status_code == 200 and "Garage Night" in ok.text
+    # the cookie set by the first visit is enough for links; a form must still carry the token
+    assert client.get("/").status_code == 200
+    refused = client.post("/pick", data={"shot": "1.1", "number": "2"}, follow_redirects=False)
+    assert refused.status_code == 403
+
+
+def test_media_outside_the_project_is_refused(
+    client: TestClient, board_project: BoardProject
+) -> None:
+    store = board_project.services.store
+    take = store.takes(board_project.project.id)[0]
+    assert take.file is not None
+    got = client.get(media(take.file))
+    assert got.status_code == 200 and got.headers["content-type"] == "video/mp4"
+    data = board_project.data_dir
+    for outside in (
+        "/etc/passwd",
+        data / "reelforge.db",
+        data / "media" / "sheets" / board_project.project.id / ".." / ".." / ".." / "reelforge.db",
+        take.file.parent / ".." / ".." / "reelforge.db",
+        "relative/../../etc/passwd",
+        data / "missing.mp4",
+    ):
+        assert client.get(media(outside)).status_code == 403, outside
+
+
+def test_takes_json_lists_every_take_and_the_sheet(
+    board_project: BoardProject, use_data_dir: None
+) -> None:
+    result = CliRunner().invoke(cli, ["takes", board_project.project.id, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    (shot,) = data["shots"]
+    assert [t["number"] for t in shot["takes"]] == [1, 2, 3]
+    assert sum(t["picked"] for t in shot["takes"]) == 1
+    assert all(t["score"] is not None and t["file"] for t in shot["takes"])
+    from pathlib import Path
+
+    assert Path(shot["sheet"]).is_file() and shot["sheet"].endswith(".png")
