@@ -24,7 +24,7 @@ from openai import OpenAIError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memory.models import COMPONENT_NAMES, MAX_SCENES, Brief, PromptComponents, SceneSpec
-from tools.planner import DESIGN_LEAD, MAX_STORY_SCENES, ShotRequest, sentences
+from tools.planner import DESIGN_LEAD, MAX_STORY_SCENES, MIN_SCENE_S, ShotRequest, sentences
 from tools.prompting import extract_components
 from tools.settings import Settings
 
@@ -113,7 +113,9 @@ def ask_structured(
                 AIMessage(text or "(empty reply)"),
                 HumanMessage(REPAIR.format(errors=listed)),
             ]
-    return Answer(None, 2, f"the LLM's {what} was invalid twice ({'; '.join(errors[:3])})")
+    return Answer(
+        None, 2, f"the LLM's reply was invalid twice when asked to {what} ({'; '.join(errors[:3])})"
+    )
 
 
 def llm_from_settings(settings: Settings) -> BaseChatModel | None:
@@ -250,8 +252,18 @@ def scene_errors(draft: SceneDraft, brief: Brief) -> list[str]:
             if _norm(line).strip(" .!?,") not in story:
                 errors.append(f"scenes.{i}.dialogue has a line not in the story: {line!r}")
     given = sum(s.duration or 0 for s in draft.scenes)
+    open_scenes = sum(s.duration is None for s in draft.scenes)
     if given > brief.duration + 0.01:
         errors.append(f"scene durations add up to {given:g}s, over the brief's {brief.duration:g}s")
+    elif open_scenes and (brief.duration - given) / open_scenes < MIN_SCENE_S:
+        errors.append(
+            f"scenes without a duration share only {brief.duration - given:g}s; give durations "
+            "to all scenes or to none"
+        )
+    elif not open_scenes and abs(given - brief.duration) > 0.5:
+        errors.append(
+            f"scene durations add up to {given:g}s; the video is {brief.duration:g}s long"
+        )
     if len(draft.scenes) > MAX_STORY_SCENES + 2:
         errors.append(f"{len(draft.scenes)} scenes: at most {MAX_STORY_SCENES + 2} for a story")
     if not errors:

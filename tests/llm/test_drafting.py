@@ -238,7 +238,10 @@ def test_invalid_twice_falls_back_to_the_offline_planner_with_a_note(tmp_path: P
     assert len(fake.requests) == 4  # each call asked, repaired once, given up
     notes = drafter.take_notes()
     assert len(notes) == 2
-    assert "draft the scenes was invalid twice" in notes[0] and "not word for word" in notes[0]
+    assert (
+        "invalid twice when asked to draft the scenes" in notes[0]
+        and "not word for word" in notes[0]
+    )
     assert notes[0].endswith("the offline planner drafted the scenes")
     assert "shot 1.1 is missing" in notes[1] and notes[1].endswith(
         "the offline writer wrote the prompts"
@@ -322,3 +325,54 @@ def test_no_drafter_is_the_offline_plan(tmp_path: Path, story: str) -> None:
     a = plan_scenes(brief(story), reg)
     b = plan_scenes(brief(story), reg, drafter=None)
     assert [s.model_dump() for s in a] == [s.model_dump() for s in b]
+
+
+def _scene(excerpt: str, design: str = "action", **kw: object) -> dict[str, object]:
+    return {"excerpt": excerpt, "design": design, **kw}
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        (
+            {"scenes": [_scene("A keeper on his final night.")]},
+            "not word for word from the story",
+        ),
+        (
+            {"scenes": [_scene("A lighthouse keeper on his last night"), _scene("the light")]},
+            "no scene's excerpt holds this sentence",
+        ),
+        (
+            {"scenes": [_scene(IDEA, dialogue="Keeper: Goodbye, old light.")]},
+            "has a line not in the story",
+        ),
+        (
+            {"scenes": [_scene(IDEA, duration=5), _scene(IDEA, "detail", duration=5)]},
+            "add up to 10s; the video is 20s long",
+        ),
+        (
+            {"scenes": [_scene(IDEA, duration=19.9), _scene(IDEA, "detail")]},
+            "give durations to all scenes or to none",
+        ),
+        ({"scenes": []}, "scenes: List should have at least 1 item"),
+        ({"scenes": [_scene(IDEA, "montage")]}, "scenes.0.design"),
+    ],
+    ids=["invented", "cut", "invented-line", "short", "squeezed", "empty", "design"],
+)
+def test_each_rule_break_is_sent_back_with_its_error(
+    tmp_path: Path, bad: dict[str, object], error: str
+) -> None:
+    seen: list[list[BaseMessage]] = []
+
+    def brain(messages: list[BaseMessage]) -> AIMessage:
+        seen.append(messages)
+        if is_shots_call(messages):
+            return reply(components_reply(messages))
+        return reply(bad if len(seen) == 1 else GOOD_SCENES)
+
+    with serve(brain) as fake:
+        drafter = LLMDrafter(chat(fake))
+        scenes = plan_scenes(brief(), registry(tmp_path), drafter=drafter)
+    assert len(fake.requests) == 3  # scenes, one repair, shots
+    assert error in str(seen[1][-1].content)
+    assert len(scenes) == 4 and drafter.take_notes() == []
