@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.extract import extract as offline_extract
 from memory.models import MAX_BRIEF_DURATION_S
@@ -181,6 +181,23 @@ def guard(
         else:
             dropped["formats"] = "the message names no format"
     return fields, dropped
+
+
+def guard_fields(
+    fields: Mapping[str, Any], message: str, brief: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The same guard for fields an LLM chat agent passes to a tool (e.g. update_brief) while
+    answering `message`: invalid values and what the rules refuse are dropped, with why."""
+    known = {k: v for k, v in fields.items() if k in BriefReading.model_fields}
+    dropped: dict[str, str] = {k: "not a brief field" for k in fields if k not in known}
+    try:
+        reading = BriefReading.model_validate(known)
+    except ValidationError as exc:
+        bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        dropped |= dict.fromkeys(bad, "invalid value")
+        reading = BriefReading.model_validate({k: v for k, v in known.items() if k not in bad})
+    kept, refused = guard(reading, message, brief)
+    return kept, dropped | refused
 
 
 class LLMInterviewer:

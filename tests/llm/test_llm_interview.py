@@ -12,7 +12,12 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from agent.conversation.llm_interview import Extraction, LLMInterviewer, interviewer_from_settings
+from agent.conversation.llm_interview import (
+    Extraction,
+    LLMInterviewer,
+    guard_fields,
+    interviewer_from_settings,
+)
 from agent.extract import extract
 from tests.fakes.openai_chat import Brain, Failure, FakeOpenAI, serve
 from tools.settings import Settings
@@ -206,3 +211,20 @@ def test_interviewer_from_settings(tmp_path: Path) -> None:
         assert interviewer.extract("moody", asked="mood") == {"mood": "moody"}
     assert fake.requests[0]["model"] == "gpt-4.1-mini"
     assert fake.headers[0]["authorization"] == "Bearer sk-test"
+
+
+def test_guard_fields_for_a_chat_agents_tool_arguments() -> None:
+    """An LLM chat agent's update_brief arguments meet the same rules."""
+    kept, dropped = guard_fields(
+        {
+            "style": "Looks good, go ahead and make it",
+            "story": "A beach",
+            "duration": -3,
+            "mood": "nostalgic",
+            "colour": "blue",
+        },
+        "swap the second scene for a beach, and make it nostalgic",
+        {"story": STORY},
+    )
+    assert kept == {"mood": "nostalgic"}
+    assert set(dropped) == {"style", "story", "duration", "colour"}
