@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
-from memory.models import Aspect, Brief, Scene, SceneSpec, Shot, Variation
+from memory.models import Aspect, Brief, PromptComponents, Scene, SceneSpec, Shot, Variation
 from tools.prompting import (
     build_prompt,
     direct,
@@ -238,6 +239,42 @@ def _framed(camera: str, design: str, shots_in_scene: int) -> str:
     return f"{framing}, {camera}" if camera else framing
 
 
+@dataclass(frozen=True)
+class ShotRequest:
+    """What a drafter is told about one shot: its words, its job, and the offline components."""
+
+    shot_id: str
+    description: str
+    design: str
+    dialogue: str | None
+    camera: str | None
+    style: str
+    mood: str
+    components: PromptComponents
+
+
+class Drafter(Protocol):
+    """Scene beats and shot components from an LLM (tools.drafting). Each method answers None (or
+    leaves a shot out) where the offline planner's own work should stand."""
+
+    def scenes(self, brief: Brief) -> list[SceneSpec] | None: ...
+
+    def components(self, shots: list[ShotRequest]) -> dict[str, PromptComponents]: ...
+
+
+@dataclass
+class _Pending:
+    scene: Scene
+    spec: SceneSpec
+    shot_id: str
+    index: int
+    length: float
+    design: str
+    title: bool
+    components: PromptComponents
+    shots_in_scene: int
+
+
 def plan_scenes(
     brief: Brief,
     registry: Registry,
@@ -246,16 +283,21 @@ def plan_scenes(
     aspect: Aspect | None = None,
     takes: int | None = None,
     variation_mode: VariationMode = "angles",
+    drafter: Drafter | None = None,
 ) -> list[Scene]:
     """Plan every scene and shot of `brief`. `overrides` maps a shot id (e.g. "2.1") or a
     scene number ("2") to a provider id. Each shot gets one variation per take: `takes` of them
     (default: 5 on a paid provider, 1 on the animatic); `variation_mode` "seeds" keeps the same
-    prompt for every take (only the seed changes), "angles" varies angle, move and light."""
+    prompt for every take (only the seed changes), "angles" varies angle, move and light.
+    A `drafter` (an LLM) may supply the story's scenes and the shots' components; whatever it
+    does not supply is the offline planner's."""
     overrides = dict(overrides or {})
     aspect = aspect or brief.formats[0]
-    specs = brief.scenes or story_scenes(brief.story, brief.duration)
+    drafted = drafter.scenes(brief) if drafter is not None and not brief.scenes else None
+    specs = brief.scenes or drafted or story_scenes(brief.story, brief.duration)
     context = f"{brief.style} {brief.mood}"
     scenes: list[Scene] = []
+    pending: list[_Pending] = []
     setting = ""
     for s_index, (spec, duration) in enumerate(
         zip(specs, scene_durations(specs, brief.duration), strict=True), start=1
@@ -263,6 +305,7 @@ def plan_scenes(
         scene = Scene(
             index=s_index, description=spec.description, duration=duration, dialogue=spec.dialogue
         )
+        scenes.append(scene)
         design = scene_design(spec, s_index, len(specs))
         title = is_title_shot(spec.description)
         spoken = bool(spec.dialogue) and not title
@@ -270,7 +313,6 @@ def plan_scenes(
         for k, (length, shot_design) in enumerate(
             zip(lengths, shot_designs(design, len(lengths)), strict=True), start=1
         ):
-            shot_id = f"{s_index}.{k}"
             components = direct(
                 spec.description,
                 style=brief.style,
@@ -302,59 +344,92 @@ def plan_scenes(
                 )
             else:
                 setting = components.environment
-            needs = ShotNeeds(
-                description=spec.description,
-                components=components,
-                duration=length,
-                aspect=aspect,
-                dialogue=spec.dialogue,
-                kind="title" if title else "live",
+            pending.append(
+                _Pending(
+                    scene,
+                    spec,
+                    f"{s_index}.{k}",
+                    k,
+                    length,
+                    shot_design,
+                    title,
+                    components,
+                    len(lengths),
+                )
             )
-            override = overrides.get(shot_id) or overrides.get(str(s_index)) or spec.provider
-            chosen = route(needs, registry, override)
-            profile = default_profile(chosen.provider, chosen.model)
-            shot = Shot(
-                id=shot_id,
-                scene_index=s_index,
-                index=k,
-                kind="title" if title else "live",
-                description=spec.description,
-                components=components,
-                duration=length,
-                aspect=aspect,
-                dialogue=spec.dialogue,
-                text_overlay=brief.title if title else spec.description,
-                preferred_provider=chosen.preferred,
-                preferred_reason=chosen.preferred_reason,
-                provider=chosen.provider,
-                provider_reason=chosen.provider_reason,
-                model=chosen.model,
-                override=override,
-                reframe="pad" if title or WIDE_WORDS.search(spec.description) else "crop",
-                # the way into the scene, on its first shot; the film's first shot has none
-                transition=spec.transition if k == 1 and s_index > 1 else "cut",
-                design="title" if title else shot_design,
+    if drafter is not None:
+        requests = [
+            ShotRequest(
+                shot_id=p.shot_id,
+                description=p.spec.description,
+                design=p.design,
+                dialogue=p.spec.dialogue,
+                camera=p.spec.camera,
+                style=brief.style,
+                mood=brief.mood,
+                components=p.components,
             )
-            count = (
-                takes
-                if takes is not None
-                else (FREE_TAKES if profile.price_per_second_usd == 0 else PAID_TAKES)
-            )
-            variations = plan_variations(
-                components,
-                chosen.provider,
-                takes=count,
-                mode=variation_mode,
-                dialogue=spec.dialogue,
-                title=brief.title if title else None,
-                max_chars=profile.prompt_max_chars,
-                model=chosen.model,
-                speaks=profile.native_audio,
-            )
-            shot.prompt = variations[0].prompt
-            shot.variations = variations
-            scene.shots.append(shot)
-        scenes.append(scene)
+            for p in pending
+            if not p.title
+        ]
+        written = drafter.components(requests) if requests else {}
+        for p in pending:
+            p.components = written.get(p.shot_id, p.components)
+    for p in pending:
+        spec, components, s_index = p.spec, p.components, p.scene.index
+        title = p.title
+        needs = ShotNeeds(
+            description=spec.description,
+            components=components,
+            duration=p.length,
+            aspect=aspect,
+            dialogue=spec.dialogue,
+            kind="title" if title else "live",
+        )
+        override = overrides.get(p.shot_id) or overrides.get(str(s_index)) or spec.provider
+        chosen = route(needs, registry, override)
+        profile = default_profile(chosen.provider, chosen.model)
+        shot = Shot(
+            id=p.shot_id,
+            scene_index=s_index,
+            index=p.index,
+            kind="title" if title else "live",
+            description=spec.description,
+            components=components,
+            duration=p.length,
+            aspect=aspect,
+            dialogue=spec.dialogue,
+            text_overlay=brief.title if title else spec.description,
+            preferred_provider=chosen.preferred,
+            preferred_reason=chosen.preferred_reason,
+            provider=chosen.provider,
+            provider_reason=chosen.provider_reason,
+            model=chosen.model,
+            override=override,
+            reframe="pad" if title or WIDE_WORDS.search(spec.description) else "crop",
+            # the way into the scene, on its first shot; the film's first shot has none
+            transition=spec.transition if p.index == 1 and s_index > 1 else "cut",
+            design="title" if title else p.design,
+        )
+        count = (
+            takes
+            if takes is not None
+            else (FREE_TAKES if profile.price_per_second_usd == 0 else PAID_TAKES)
+        )
+        variations = plan_variations(
+            components,
+            chosen.provider,
+            takes=count,
+            mode=variation_mode,
+            dialogue=spec.dialogue,
+            title=brief.title if title else None,
+            max_chars=profile.prompt_max_chars,
+            model=chosen.model,
+            speaks=profile.native_audio,
+        )
+        shot.prompt = variations[0].prompt
+        shot.variations = variations
+        p.scene.shots.append(shot)
     unknown = (
         set(overrides)
         - {s.id for sc in scenes for s in sc.shots}

@@ -3,6 +3,9 @@
 Its "model" is a function from the request's messages (converted to LangChain messages) to an
 AIMessage; tests plug in the offline director (so a whole conversation runs through `ChatOpenAI`
 and the real openai client over HTTP) or a script. Every request is recorded for assertions.
+A brain that raises `Failure` makes the server answer with that HTTP status (a server error, a
+rate limit), as OpenAI does. Structured output needs nothing special: the request's
+`response_format` (json_schema) is recorded, and the brain's text is the JSON reply.
 """
 
 from __future__ import annotations
@@ -25,6 +28,15 @@ from langchain_core.messages import (
 )
 
 Brain = Callable[[list[BaseMessage]], AIMessage]
+
+
+class Failure(Exception):
+    """Raised by a brain: the fake answers `status` with an OpenAI-shaped error body."""
+
+    def __init__(self, status: int = 500, message: str = "the fake model failed") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 def to_langchain(messages: list[dict[str, Any]]) -> list[BaseMessage]:
@@ -107,7 +119,13 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             fake.requests.append(body)
             fake.headers.append({k.lower(): v for k, v in self.headers.items()})
-            reply = fake.completion(body)
+            try:
+                reply = fake.completion(body)
+            except Failure as failure:
+                self._json(
+                    failure.status, {"error": {"message": failure.message, "type": "server_error"}}
+                )
+                return
             created = int(time.time())
             cid = f"chatcmpl-{len(fake.requests)}"
             finish = "tool_calls" if reply.tool_calls else "stop"
