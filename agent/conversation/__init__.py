@@ -1,0 +1,1 @@
+"""How the offline director reads a conversation: the interview and scene edits."""
