@@ -188,7 +188,9 @@ EXPLICIT = {
         r"^(?:(?:the |a |and )?(?:mood|tone|vibe|feel|feeling|atmosphere)s?\s*"
         r"(?:is|are|:|should be|would be|will be|-|=|of|to be|to|like)?|"
         r"(?:change|set|switch|make) the (?:mood|tone|vibe|feel)(?: to| into| more)?|"
-        r"(?:it )?should feel|(?:it )?feels?|feeling|make it feel)\s+(.+)$",
+        r"(?:it )?should feel|(?:it )?feels?|feeling|make it feel|"
+        r"(?:i'?d like|i want|we want|we'?d like|i need|we need) it to feel|"
+        r"(?:it )?(?:needs|has|ought) to feel|(?:the )?feeling (?:is|should be|of))\s+(.+)$",
         re.IGNORECASE,
     ),
     "style": re.compile(
@@ -196,13 +198,16 @@ EXPLICIT = {
         r"(?:is|are|:|should be|would be|will be|-|=|of|to be|to|like)?|"
         r"(?:change|set|switch|make) the (?:style|look|aesthetic|visuals?)(?: to| into| more)?|"
         r"(?:shot|filmed|done|made|rendered|drawn) (?:in|on|as|like)|in the style of|"
-        r"(?:it )?should look(?: like)?|looking like|make it look(?: like)?|(?:a |an )?look of)\s+(.+)$",
+        r"(?:it )?should look(?: like)?|looking like|make it look(?: like)?|(?:a |an )?look of|"
+        r"(?:i'?d like|i want|we want|we'?d like) it to look(?: like)?|(?:it )?looks like)\s+(.+)$",
         re.IGNORECASE,
     ),
     "story": re.compile(
         r"^(?:(?:the )?(?:story|plot|idea|concept|premise)\s*(?:is|:|would be|should be|-|=)|"
         r"(?:change|set|switch) the (?:story|plot|idea) to|new story\s*:?|"
         r"(?:it'?s|it is|the video is|video is|its) (?:all )?about|about|it shows|showing|"
+        r"(?:it|the video|this|the clip|the ad) (?:should|would|will|could|must|needs to) show|"
+        r"(?:we|you) (?:see|watch|follow)|"
         r"the video shows|imagine|picture this:?|basically)\s+(.+)$",
         re.IGNORECASE,
     ),
@@ -280,7 +285,12 @@ DEFAULT = re.compile(
     r"what(?:ever)? do you (?:think|suggest|recommend)|you'?re the director|your call|"
     r"something good|pick (?:one|something)(?: for me)?|choose (?:one|something|for me)(?: for me)?|"
     r"go with (?:the )?(?:default|whatever)|no clue|unsure|not really sure|hard to say|"
-    r"can'?t decide|could go either way|either|either way|both fine|no strong (?:feelings|opinion))$",
+    r"can'?t decide|could go either way|either|either way|both fine|no strong (?:feelings|opinion)|"
+    r"(?:i'?m |i am )?(?:not (?:really |too |so )?sure|unsure|undecided|not certain) (?:about|on|of|"
+    r"what|which|how|yet)\b.*|(?:i )?(?:really )?(?:don'?t|do not|dont) know (?:about|what|which|how|"
+    r"yet)\b.*|no idea (?:about|what|which|for|how)\b.*|haven'?t (?:decided|thought about)\b.*|"
+    r"no (?:preference|opinion) (?:on|about|for)\b.*|(?:you|u) (?:choose|pick|decide) (?:the|a|for)\b.*|"
+    r"(?:i'?ll )?leave (?:it|that|the \w+) (?:up )?to you|dunno(?: really)?)$",
     re.IGNORECASE,
 )
 FILLER = re.compile(
@@ -328,6 +338,19 @@ STORY_VERB = re.compile(
     r"\b(?:is|are|was|were|be|has|have|had|gets?|goes|go|comes?|runs?|walks?|finds?|meets?|"
     r"makes?|takes?|looks?|sees?|opens?|closes?|leaves?|returns?|waits?|sits?|stands?|"
     r"\w+(?:s|ed|ing))\b",
+    re.IGNORECASE,
+)
+CONTEXT = re.compile(
+    r"^(?:(?:hi|hey|hello)[!,. ]*)?(?:i (?:run|own|have|work|manage|am|'m|make|sell|do)|"
+    r"we (?:run|own|have|are|sell|make|'re)|my (?:name|company|business|shop|brand|store|"
+    r"channel|account) (?:is|sells|makes)|our (?:company|business|shop|brand|store) (?:is|sells|"
+    r"makes))\b",
+    re.IGNORECASE,
+)
+SENTENCE_FIELD = re.compile(
+    r"^(?:(?:the |a |and )?(?:mood|tone|vibe|feel|feeling|style|look|aesthetic)\s*"
+    r"(?:is|are|:|should be|would be|will be|-|=|to be)|(?:it )?should (?:feel|look)|"
+    r"(?:i'?d like|i want|we want) it to (?:feel|look))\b",
     re.IGNORECASE,
 )
 CANNOT = re.compile(
@@ -381,10 +404,18 @@ def is_filler(text: str) -> bool:
     return not parts or all(FILLER.match(p) for p in parts) or bool(FILLER.match(_bare(text)))
 
 
+FREE_COLON = re.compile(
+    r"(?<!\bmood)(?<!\bstyle)(?<!\blook)(?<!\btitle)(?<!\bstory)(?<!\baudience)(?<!\bformat)"
+    r"(?<!\bformats)(?<!\blength)(?<!\bduration)(?<!\btone)(?<!\bvibe)(?<!\bplatform)(?<!\bidea)"
+    r"(?<!\bplot)(?<!\bconcept)(?<!\bthis)(?<!\bscene \d)(?<!\d):(?!\d)",
+    re.IGNORECASE,
+)
 COMMAND_LEFT = re.compile(
     r"(?:(?:actually|no|ok|okay|so|well|um|uh|just|maybe|oh|wait|sorry|export|make|give|do|want|need|render|deliver|output|send|post|create|produce|"
     r"i|we|it|me|us|please|can|you|could|would|like|in|as|and|also|both|them|then|"
-    r"sizes?|versions?|formats?|ratios?|total|overall|long|length|runtime|mins?|secs?)\s*)*",
+    r"sizes?|versions?|formats?|ratios?|total|overall|long|length|runtime|mins?|secs?|video|"
+    r"videos|clip|reel|film|one|a|an|the|for|on|of|my|our|is|fine|good|ok|okay|works|perfect|"
+    r"sounds|great|right|then|please|thanks)\s*)*",
     re.IGNORECASE,
 )
 SCENE_WORDS = re.compile(r"\b(?:scene|shot|take)s?\b", re.IGNORECASE)
@@ -420,7 +451,7 @@ def _duration(text: str) -> tuple[float, tuple[int, int]] | None:
         return 90.0, m.span()
     if m := HALF_MINUTE.search(text):
         return 30.0, m.span()
-    m = DURATION.search(text)
+    m = next((d for d in DURATION.finditer(text) if not _decade(text, d)), None)
     if not m:
         return None
     raw = m.group(1).lower()
@@ -437,6 +468,24 @@ def _duration(text: str) -> tuple[float, tuple[int, int]] | None:
     if not 0 < value <= 600:
         return None
     return value, m.span()
+
+
+DECADE_AFTER = re.compile(
+    r"\s*(?:movies?|films?|style|look|music|vibes?|aesthetic|era|tv|shows?|vhs|sitcoms?|"
+    r"cartoons?|anime|fashion|kids|feel|nostalgia|synth|pop|rock|disco|vintage|home video)\b",
+    re.IGNORECASE,
+)
+
+
+def _decade(text: str, m: re.Match[str]) -> bool:
+    """'an 80s movie', 'the 90s': a decade, not a length."""
+    raw = m.group(1)
+    if m.group(2).lower() != "s" or not raw.isdigit() or not raw.endswith("0"):
+        return False
+    before = text[: m.start()].lower()
+    return bool(DECADE_AFTER.match(text[m.end() :])) or bool(
+        re.search(r"(?:\bthe|\bin the|')\s*$", before)
+    )
 
 
 def _formats(text: str) -> tuple[list[str], list[tuple[int, int]]] | None:
@@ -894,6 +943,7 @@ def read(text: str, asked: str | None = None, has_story: bool = False) -> Readin
                 reading.kind = "fields"
                 return reading
     acc = _Acc()
+    text = FREE_COLON.sub(";", text)
     sentences = [s.strip() for s in SENTENCE.split(text) if s.strip()]
     for sentence in sentences:
         sentence = sentence.strip().rstrip(".!")
@@ -904,6 +954,21 @@ def read(text: str, asked: str | None = None, has_story: bool = False) -> Readin
             continue
         if CANNOT.search(sentence):
             reading.cannot = True
+            continue
+        if CONTEXT.match(sentence):
+            # 'I run a small flower shop and I want a video for Instagram': about the person,
+            # not the film; only what it states about the video is kept.
+            inner = re.split(r"\s+and\s+(?=(?:i|we)\b)", sentence, maxsplit=1)
+            if len(inner) == 1:
+                _take_platform_only(sentence, acc)
+                continue
+            _take_platform_only(inner[0], acc)
+            sentence = inner[1]
+        if SENTENCE_FIELD.match(_clean_lead(sentence)) and not _has_spans(sentence):
+            _classify(_clean_lead(sentence), acc, asked)
+            continue
+        if asked in ("mood", "style") and len(sentences) == 1 and _whole_answer(sentence, asked):
+            _set(acc, asked, _clean(sentence))
             continue
         story = _lead_in(_clean_lead(sentence), acc, asked)
         if story is not None:
@@ -959,6 +1024,46 @@ def read(text: str, asked: str | None = None, has_story: bool = False) -> Readin
     elif reading.kind != "question":
         reading.kind = "unknown"
     return reading
+
+
+def _has_spans(text: str) -> bool:
+    probe = _Acc()
+    _take_spans(text, probe)
+    return bool(probe.fields)
+
+
+def _take_platform_only(text: str, acc: _Acc) -> None:
+    if (p := _platform(text)) is not None:
+        acc.fields["platform"] = p
+
+
+def _whole_answer(sentence: str, asked: str) -> bool:
+    """'summer vibes, carefree' or 'soft and natural, like a lifestyle magazine' answers the
+    mood or style question as a whole, unless it carries other fields or a story."""
+    if _has_spans(sentence) or len(_words(sentence)) > 12 or QUESTION.match(sentence):
+        return False
+    clauses = [c for c in CLAUSE_SPLIT.split(sentence) if c.strip()]
+    if len(clauses) < 2:
+        return False
+    other = "style" if asked == "mood" else "mood"
+    for clause in clauses:
+        cleaned = _clean(clause)
+        if not cleaned:
+            continue
+        if EXPLICIT[other].match(cleaned) or SUFFIX[other].match(cleaned):
+            return False
+        if AUDIENCE_LEAD.search(clause) and _audience(clause, False):
+            return False
+        if len(_words(cleaned)) >= 5 and STORY_VERB.search(cleaned):
+            return False
+    first = _clean(clauses[0])
+    if asked == "mood":
+        return _is_mood(first) or semantic.classify(first, prefer="mood") == "mood"
+    return (
+        _is_style(first, True)
+        or any(w in LOOK_MOODS for w in _words(first))
+        or (semantic.classify(first, prefer="style") == "style")
+    )
 
 
 def _explicit_story(text: str) -> bool:
