@@ -18,7 +18,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from agent.extract import FIELDS, extract, wants_default
+from agent.conversation import scenes as scene_edits
+from agent.conversation.interview import FIELDS, is_strong_go, read, title_from, wants_default
 from tools.revisions import PHRASES
 
 QUESTIONS = {
@@ -31,6 +32,8 @@ QUESTIONS = {
     "audience": "Who is it for? (Say 'you choose' for a general social audience.)",
 }
 DEFAULTS: dict[str, Any] = {
+    "story": "A city wakes up at sunrise: empty streets, the first café opening, people "
+    "heading out into the light.",
     "mood": "hopeful",
     "style": "cinematic",
     "duration": 15,
@@ -58,6 +61,34 @@ PROVIDER = re.compile(
 )
 REVISION = re.compile("|".join(f"(?:{p.pattern})" for p in PHRASES), re.IGNORECASE)
 MISSING = re.compile(r"Still missing: ([a-z, ]+)\.")
+BRIEF_LINE = re.compile(
+    r"^- (title|story|mood|style|duration|formats|audience|platform): (.*)$", re.M
+)
+HELP = {
+    "formats": "I export 9:16 vertical (Reels, TikTok, Shorts), 16:9 horizontal (YouTube) and "
+    "1:1 square (feeds), one or all three.",
+    "duration": "Anything from a few seconds to 10 minutes; 15 to 30 s suits social video, and "
+    "each shot is at most about 10 s.",
+    "style": "A look such as cinematic film, documentary, anime, watercolour, 3D animation, "
+    "black and white or ultra-realistic.",
+    "mood": "The feeling: hopeful, nostalgic, tense, dreamy, playful, melancholic, epic ...",
+    "audience": "Who will watch it, e.g. young travellers, busy parents or your shop's customers.",
+    "story": "What we see happen, in a sentence or two, e.g. 'a girl stands on a rooftop at "
+    "sunset, then a drone flies over the city'.",
+    "platform": "Where it will be posted: TikTok, Instagram Reels, YouTube (Shorts), LinkedIn, "
+    "Facebook; the platform picks the format unless you say otherwise.",
+    "price": "Planning is free; with no video keys every shot is a free offline animatic, and "
+    "paid renders are priced and wait for your approval.",
+}
+HELP_WORDS = (
+    ("formats", r"format|ratio|aspect|vertical|horizontal|square|size"),
+    ("duration", r"long|length|duration|seconds|minutes|time"),
+    ("style", r"style|look|aesthetic|styles"),
+    ("mood", r"mood|feel|tone|vibe"),
+    ("audience", r"audience|who is it for|for whom"),
+    ("platform", r"platform|tiktok|instagram|youtube|where"),
+    ("price", r"cost|price|pay|free|money|expensive"),
+)
 
 
 RENDER_ASK = "Shall I render it?"
@@ -106,6 +137,58 @@ def conversation_state(messages: list[BaseMessage]) -> tuple[str, str | None]:
     return phase, asked
 
 
+def brief_state(messages: list[BaseMessage]) -> tuple[dict[str, str], list[str]]:
+    """The brief as the newest brief result shows it, and what it says is missing."""
+    for message in reversed(messages):
+        text = str(message.content)
+        if isinstance(message, ToolMessage) and text.startswith("Brief so far:"):
+            brief = {m.group(1): m.group(2).strip() for m in BRIEF_LINE.finditer(text)}
+            missing = MISSING.search(text)
+            return brief, [f.strip() for f in missing.group(1).split(",")] if missing else []
+        if isinstance(message, HumanMessage) and text.startswith(SUMMARY_HEAD):
+            brief = {m.group(1): m.group(2).strip() for m in BRIEF_LINE.finditer(text)}
+            missing = MISSING.search(text)
+            return brief, [f.strip() for f in missing.group(1).split(",")] if missing else []
+    return {}, list(FIELDS)
+
+
+def last_plan(messages: list[BaseMessage]) -> str:
+    for message in reversed(messages):
+        text = str(message.content)
+        if isinstance(message, ToolMessage) and "- shot " in text and "Plan for" in text:
+            return text
+        if (
+            isinstance(message, HumanMessage)
+            and text.startswith(SUMMARY_HEAD)
+            and "- shot " in text
+        ):
+            return text
+    return ""
+
+
+def carried_scene_fields(messages: list[BaseMessage]) -> dict[int, dict[str, Any]]:
+    """Dialogue and camera set by earlier edit_scene calls (the plan lines do not show them)."""
+    carried: dict[int, dict[str, Any]] = {}
+    for message in messages:
+        if isinstance(message, AIMessage):
+            for call in message.tool_calls:
+                if call["name"] == "set_scenes":
+                    carried = {}
+                if call["name"] == "edit_scene":
+                    args = call["args"]
+                    kept = {k: args[k] for k in ("dialogue", "camera") if args.get(k)}
+                    if kept:
+                        carried.setdefault(int(args.get("index", 0)), {}).update(kept)
+    return carried
+
+
+def help_for(text: str, asked: str | None) -> str:
+    for topic, pattern in HELP_WORDS:
+        if re.search(pattern, text, re.IGNORECASE):
+            return HELP[topic]
+    return HELP.get(asked or "", "I'm putting together the brief for your video.")
+
+
 class OfflineDirector(BaseChatModel):
     """Rule-based director; the embedded default when no chat model is configured."""
 
@@ -145,7 +228,8 @@ class OfflineDirector(BaseChatModel):
         state: dict[str, Any] = {"phase": phase, "asked": asked}
         last = messages[-1] if messages else HumanMessage("")
         if isinstance(last, ToolMessage):
-            return self._after_tool(last)
+            return self._after_tool(last, messages)
+        state["messages"] = messages
         return self._after_person(str(last.content), state)
 
     @staticmethod
@@ -182,7 +266,19 @@ class OfflineDirector(BaseChatModel):
             return self._call("export_video", {})
         if phase in ("exported", "revising") and REVISION.search(text):
             return self._call("revise_video", {"request": text.strip()})
-        if phase == "planned" and asked == "go":
+        messages: list[BaseMessage] = state.get("messages", [])
+        if phase != "interview" and scene_edits.mentions_scene(text):
+            edit = scene_edits.parse(text, last_plan(messages), carried_scene_fields(messages))
+            if edit is not None:
+                if edit.tool:
+                    return self._call(edit.tool, edit.args)
+                follow = f" {RENDER_ASK} Say 'go' when you are ready." if phase == "planned" else ""
+                return self._say(edit.say + follow)
+        brief, missing = brief_state(messages)
+        field = asked if asked in FIELDS else None
+        reading = read(text, field, has_story=bool(brief.get("story")))
+        fields = dict(reading.fields)
+        if phase == "planned" and asked == "go" and not fields:
             if GO.search(text):
                 return self._call("generate_takes", {})
             if NO.search(text):
@@ -190,24 +286,54 @@ class OfflineDirector(BaseChatModel):
                     "No problem, nothing was rendered. Change a scene, a provider or the brief "
                     f"first if you like. {RENDER_ASK} Say 'go' when you are ready."
                 )
-        if phase == "rendered" and GO.search(text):
+        if phase == "rendered" and GO.search(text) and not fields:
             return self._call("export_video", {})
-        fields = extract(text, asked if asked in FIELDS else None)
-        if asked in DEFAULTS and asked not in fields and wants_default(text):
-            fields[asked] = DEFAULTS[asked]
+        if phase == "interview" and reading.kind == "go" and is_strong_go(text):
+            if not brief.get("story"):
+                return self._say(f"Happy to, as soon as I know the story. {QUESTIONS['story']}")
+            return self._call("update_brief", {f: DEFAULTS[f] for f in missing if f in DEFAULTS})
+        more = fields.pop("story_more", None)
+        if more and brief.get("story"):
+            fields["story"] = f"{brief['story']} {more}"
+        if field and field not in fields and _defaults_asked(text, reading.kind):
+            fields[field] = DEFAULTS[field]
+        if "story" in fields and "title" not in fields:
+            old_title, old_story = brief.get("title"), brief.get("story")
+            if not old_title or not old_story or old_title == title_from(old_story):
+                fields["title"] = title_from(str(fields["story"]))
         if fields:
             return self._call("update_brief", fields)
         if phase in ("planned", "rendered", "exported") and REVISION.search(text):
             return self._call("revise_video", {"request": text.strip()})
-        if asked in QUESTIONS:
-            return self._say(f"Sorry, I didn't catch that. {QUESTIONS[asked]}")
+        question = QUESTIONS.get(field or "") if phase == "interview" else None
+        again = f" {question}" if question else (f" {RENDER_ASK}" if phase == "planned" else "")
+        if reading.kind == "question":
+            return self._say(f"{help_for(text, field)}{again}")
+        if reading.kind in ("filler", "go"):
+            return self._say(f"No rush.{again}" if again else "I'm here when you're ready.")
+        if reading.cannot:
+            return self._say(
+                "I can't do that offline (no uploads, links, voice cloning or posting). I can "
+                "plan and make the video from a story, mood, style, length, format and audience, "
+                f"and edit its scenes.{again}"
+            )
+        if field and _asked_twice(messages, question or ""):
+            # Never loop: a second miss on the same question takes the default and moves on.
+            if field in DEFAULTS and field != "story":
+                return self._call("update_brief", {field: DEFAULTS[field]})
+        kept = " I left the brief as it is." if brief else ""
+        if phase == "interview" and not brief.get("story"):
+            lead = "Happy to help. " if reading.kind in ("default", "go") else ""
+            return self._say(f"{lead}{HELP['story'] if kept else ''} {QUESTIONS['story']}".strip())
+        if question:
+            return self._say(f"Sorry, I didn't catch that.{kept} {HELP[field or 'story']}{again}")
         return self._say(
             "I can help you plan and make a video. Tell me the story, the mood, the style, the "
-            "length, the format and who it is for. (What I understand offline is listed in the "
-            "README; a real language model understands more.)"
+            f"length, the format and who it is for.{kept} (What I understand offline is listed in "
+            "the README; a real language model understands more.)"
         )
 
-    def _after_tool(self, result: ToolMessage) -> AIMessage:
+    def _after_tool(self, result: ToolMessage, messages: list[BaseMessage]) -> AIMessage:
         name = result.name or ""
         text = str(result.content)
         failed = text.startswith("error:") or result.status == "error"
@@ -217,7 +343,8 @@ class OfflineDirector(BaseChatModel):
             missing = MISSING.search(text)
             if missing:
                 field = missing.group(1).split(",")[0].strip()
-                return self._say(QUESTIONS.get(field, f"What about the {field}?"))
+                chosen = _chosen_defaults(messages)
+                return self._say(chosen + QUESTIONS.get(field, f"What about the {field}?"))
             return self._call("plan_production", {})
         if name in ("plan_production", "set_scenes", "edit_scene", "set_provider"):
             if failed:
@@ -249,6 +376,37 @@ class OfflineDirector(BaseChatModel):
                 return self._say(text)
             return self._say(f"{text}\nAnything else to change?")
         return self._say(text)
+
+
+def _defaults_asked(text: str, kind: str) -> bool:
+    """'you choose', 'not sure', alone or beside other words ('not sure, maybe 20 seconds')."""
+    if kind == "default":
+        return True
+    parts = [p for p in re.split(r"[,.;!?]+|\s+but\s+", text) if p.strip()]
+    return any(wants_default(p) for p in parts)
+
+
+def _asked_twice(messages: list[BaseMessage], question: str) -> bool:
+    said = [str(m.content) for m in messages if isinstance(m, AIMessage) and str(m.content)]
+    return bool(question) and len(said) >= 1 and "didn't catch" in said[-1] and question in said[-1]
+
+
+def _chosen_defaults(messages: list[BaseMessage]) -> str:
+    """'I went with hopeful for the mood.' when the last brief change was a default."""
+    person = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
+    call = next((m for m in reversed(messages) if isinstance(m, AIMessage) and m.tool_calls), None)
+    if person is None or call is None:
+        return ""
+    text = str(person.content)
+    if not (wants_default(text) or read(text).kind == "go" or "didn't catch" in text):
+        return ""
+    args = call.tool_calls[0]["args"]
+    picks = [
+        f"{', '.join(v) if isinstance(v, list) else v}{'s' if k == 'duration' else ''} for the {k}"
+        for k, v in args.items()
+        if k in DEFAULTS and v == DEFAULTS[k]
+    ]
+    return f"I went with {'; '.join(picks)} (change it any time). " if picks else ""
 
 
 def summarize(messages: list[BaseMessage]) -> str:

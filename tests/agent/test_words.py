@@ -31,7 +31,7 @@ def test_first_message_yields_every_stated_field() -> None:
         ("duration", "12", {"duration": 12.0}),
         ("duration", "half a minute", {"duration": 30.0}),
         ("duration", "2 minutes", {"duration": 120.0}),
-        ("formats", "vertical and square", {"formats": ["vertical", "square"]}),
+        ("formats", "vertical and square", {"formats": ["9:16", "1:1"]}),
         ("audience", "busy parents", {"audience": "busy parents"}),
     ],
 )
