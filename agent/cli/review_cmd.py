@@ -22,10 +22,10 @@ def register(app: typer.Typer) -> None:
         """Every take of every shot with its score, QC flags and price, and each shot's contact
         sheet (a PNG with the takes side by side)."""
         from agent.board.view import board_view, takes_json
-        from agent.cli.main import _services, fail
+        from agent.cli.common import fail, services as open_services
         from memory.store import ProjectNotFound
 
-        services = _services()
+        services = open_services()
         try:
             try:
                 project = services.store.get_project(project_ref)
@@ -67,10 +67,10 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from agent.board.app import create_app, new_token
-        from agent.cli.main import _services, fail
+        from agent.cli.common import fail, services as open_services
         from memory.store import ProjectNotFound
 
-        services = _services()
+        services = open_services()
         try:
             if project_ref is None:
                 rows = services.store.list_projects()
