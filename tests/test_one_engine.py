@@ -147,3 +147,25 @@ def test_a_revision_is_parsed_once_and_kept_with_the_session(
         asyncio.run(studio.services.aclose())
     assert parsed == ["make it warmer"]
     assert "warmer" in said and "regrade" in said
+
+
+@pytest.mark.ffmpeg
+def test_chat_takes_follow_a_variation_plan_not_only_seeds(tmp_path: Path) -> None:
+    """Asking chat for 3 takes of a shot planned with 1 gives 3 takes with 3 different prompts
+    (the plan is drawn again and saved before anything renders, so the record and the requests
+    agree)."""
+    from tools.planner import take_prompt
+
+    studio = _chat(Settings(data_dir=tmp_path / "data"), tmp_path / "out")
+    try:
+        _, before = studio._require_project()
+        assert all(len(s.variations) == 1 for s in before.shots())
+        asyncio.run(studio.generate(3, shots=["1.1"]))
+        project, production = studio._require_project()
+        shot = production.shot("1.1")
+        assert len(shot.variations) == 3
+        assert len({take_prompt(shot, i) for i in range(3)}) == 3
+        takes = [t for t in studio.services.store.takes(project.id) if t.shot_id == "1.1"]
+        assert len(takes) == 3
+    finally:
+        asyncio.run(studio.services.aclose())

@@ -479,3 +479,22 @@ def reprompt(shot: Shot) -> Shot:
         v.model_copy(update={"prompt": take_prompt(shot, v.index)}) for v in shot.variations
     ]
     return shot.model_copy(update={"variations": variations})
+
+
+def with_takes(shot: Shot, takes: int) -> Shot:
+    """`shot` with a variation for each of `takes` takes: the plan is kept where it already has
+    enough, else the variation plan is drawn again for the larger count (take 1 stays the
+    written framing), so extra takes vary angle, move and light instead of repeating a prompt."""
+    if takes <= len(shot.variations) or shot.kind == "title":
+        return shot
+    profile = default_profile(shot.provider, shot.model)
+    variations = plan_variations(
+        shot.components,
+        shot.provider,
+        takes=takes,
+        dialogue=shot.dialogue,
+        max_chars=profile.prompt_max_chars,
+        model=shot.model,
+        speaks=profile.native_audio,
+    )
+    return reprompt(shot.model_copy(update={"variations": variations}))

@@ -29,7 +29,7 @@ from memory.models import (
     TakeStatus,
 )
 from memory.store import slugify
-from tools.planner import PlanError
+from tools.planner import PlanError, with_takes
 from tools.production.assembly import (
     OutputError,
     assemble_and_export,
@@ -39,7 +39,7 @@ from tools.production.assembly import (
     write_timeline,
 )
 from tools.production.planning import plan as plan_production
-from tools.production.planning import subset
+from tools.production.planning import replace_shots, subset
 from tools.production.pricing import (
     Quote,
     estimate_shot,
@@ -374,6 +374,7 @@ class Studio:
                 self.session.overrides or None,
                 old=old,
                 project_id=self.session.project_id,
+                takes=takes_wanted(None, self.services.settings),
             )
         except (PlanError, UnknownProvider) as exc:
             raise StudioError(str(exc)) from None
@@ -501,6 +502,7 @@ class Studio:
             raise StudioError("takes per shot must be between 1 and 20")
         takes = takes_wanted(takes, self.services.settings)
         project, production = self._require_project()
+        production = self._varied(project, production, takes)
         wanted = [s for s in production.shots() if shots is None or s.id in shots]
         part = subset(production, {s.id for s in wanted})
         self._check_budget(project, self.quote_takes(takes, part))
@@ -532,6 +534,19 @@ class Studio:
         spent = self.services.store.total_spend(project.id) - spent_before
         head = f"Rendered takes for {len(wanted)} shot(s); spent ${spent:.2f}."
         return "\n".join([head, *lines, "Export next, or pick other takes."])
+
+    def _varied(self, project: Project, production: Production, takes: int | None) -> Production:
+        """The production with a variation plan for every take asked of each shot, saved
+        before anything renders (a take's prompt is part of its input hash, so what is saved
+        is what resume and the ranking recompute)."""
+        if takes is None:
+            return production
+        varied = {s.id: with_takes(s, takes) for s in production.shots()}
+        if all(varied[s.id] is s for s in production.shots()):
+            return production
+        production = replace_shots(production, varied)
+        self.services.store.save_working(project.id, production)
+        return production
 
     def ranked_takes(self, shot_id: str, production: Production | None = None) -> list[Any]:
         """The shot's successful takes for its current inputs, best first."""

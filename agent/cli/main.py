@@ -56,13 +56,19 @@ def _parse_overrides(values: list[str]) -> dict[str, str]:
     return out
 
 
-def _plan(brief: Brief, services: Services, overrides: dict[str, str]) -> Production:
+def _plan(
+    brief: Brief, services: Services, overrides: dict[str, str], takes: int | None = None
+) -> Production:
     from tools.planner import PlanError
     from tools.production import plan
     from tools.providers.registry import UnknownProvider
 
+    notes: list[str] = []
     try:
-        return plan(brief, services, overrides)
+        production = plan(brief, services, overrides, takes=takes, notes=notes)
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
+        return production
     except (PlanError, UnknownProvider) as exc:
         fail(str(exc))
 
@@ -100,6 +106,12 @@ def plan_json(
                     "model": shot.model,
                     "reason": shot.provider_reason,
                     "prompt": shot.prompt,
+                    "dialogue": shot.dialogue,
+                    "design": shot.design,
+                    "variations": [
+                        v.model_dump(include={"index", "variation", "prompt"})
+                        for v in shot.variations
+                    ],
                     "components": shot.components.model_dump(),
                     "missing_components": shot.components.missing(),
                     "reframe": shot.reframe,
@@ -342,10 +354,10 @@ def plan_cmd(
     check_music(brief)
     services = _services()
     try:
-        production = _plan(brief, services, _parse_overrides(provider or []))
+        n = takes_wanted(takes, services)
+        production = _plan(brief, services, _parse_overrides(provider or []), n)
         from tools.production import quote_production
 
-        n = takes_wanted(takes, services)
         quote = quote_production(production, n, services.store, services.settings)
         data = plan_json(production, n, quote=quote)
     finally:

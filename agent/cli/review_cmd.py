@@ -22,7 +22,8 @@ def register(app: typer.Typer) -> None:
         """Every take of every shot with its score, QC flags and price, and each shot's contact
         sheet (a PNG with the takes side by side)."""
         from agent.board.view import board_view, takes_json
-        from agent.cli.common import fail, services as open_services
+        from agent.cli.common import fail
+        from agent.cli.common import services as open_services
         from memory.store import ProjectNotFound
 
         services = open_services()
@@ -67,7 +68,8 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from agent.board.app import create_app, new_token
-        from agent.cli.common import fail, services as open_services
+        from agent.cli.common import fail
+        from agent.cli.common import services as open_services
         from memory.store import ProjectNotFound
 
         services = open_services()

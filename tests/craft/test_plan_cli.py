@@ -48,3 +48,17 @@ def test_plan_json_with_only_a_runway_key_speaks_through_veo(
     assert len(talk["prompt"]) <= 1000 and len(chase["prompt"]) <= 1000
     assert (crane["provider"], crane["model"]) == ("runway", "veo3.1")  # --provider 3=veo
     assert crane["preferred_reason"] == "override: veo chosen by you"
+
+
+def test_plan_json_gives_one_variation_per_take_of_every_live_shot() -> None:
+    """`--takes 5` reaches the planner: each live shot lists five variations with five different
+    full prompts (take 1 the framing as written), and plan --json carries each shot's lines."""
+    shots = plan("--takes", "5")
+    live = [s for s in shots if s["preferred_reason"].split(" → ")[0] != "title card"]
+    assert live
+    for shot in live:
+        assert [v["index"] for v in shot["variations"]] == [0, 1, 2, 3, 4]
+        assert len({v["prompt"] for v in shot["variations"]}) == 5, shot["id"]
+        assert len({v["variation"] for v in shot["variations"]}) == 5, shot["id"]
+        assert shot["variations"][0]["prompt"] == shot["prompt"]
+    assert "You came back." in shots[0]["dialogue"]

@@ -4,9 +4,8 @@ attached, picks kept where a shot's inputs did not change; and the provider fall
 from __future__ import annotations
 
 from memory.models import Brief, Production, Shot
-from tools.planner import plan_scenes
+from tools.planner import plan_scenes, reprompt
 from tools.production.services import Services
-from tools.prompting import build_prompt
 from tools.providers.registry import Registry, default_profile
 from tools.router import NEAREST, ShotNeeds, capability_gap
 from tools.takes import take_input_hash
@@ -19,16 +18,27 @@ def plan(
     *,
     old: Production | None = None,
     project_id: str | None = None,
+    takes: int | None = None,
+    notes: list[str] | None = None,
 ) -> Production:
     """The production a brief describes: its scenes and shots routed and prompted, and the
     brief's finishing options (if it gives any) as the production's finishing. With `old` (a
     re-plan), the grade and finishing carry over and so does every pick whose shot's inputs
-    are unchanged. Raises `tools.planner.PlanError` / `UnknownProvider` as the planner does."""
+    are unchanged. `takes` sizes each shot's variation plan (one full prompt per take). With an
+    LLM configured, scenes and shot components are drafted through it (tools.drafting); why
+    its answer was not used is appended to `notes`. Raises `tools.planner.PlanError` / `UnknownProvider` as the planner does."""
+    from tools.drafting import drafter_from_settings
     from tools.references import with_references
 
+    drafter = drafter_from_settings(services.settings)
     production = Production(
-        brief=brief, scenes=plan_scenes(brief, services.registry, overrides=overrides)
+        brief=brief,
+        scenes=plan_scenes(
+            brief, services.registry, overrides=overrides, takes=takes, drafter=drafter
+        ),
     )
+    if drafter is not None and notes is not None:
+        notes.extend(drafter.take_notes())
     if brief.finishing is not None:
         production.finishing = brief.finishing.model_copy()
     production = with_references(production, services.settings, project_id)
@@ -83,20 +93,15 @@ def fallback_shot(shot: Shot, registry: Registry, why: str) -> Shot | None:
         profile = default_profile(pid)
         if capability_gap(profile, needs) is not None:
             continue
-        return shot.model_copy(
+        moved = shot.model_copy(
             update={
                 "provider": pid,
                 "model": profile.model,
                 "provider_reason": f"fell back from {shot.provider} ({why}); {pid} is the "
                 "closest configured",
-                "prompt": build_prompt(
-                    shot.components,
-                    pid,
-                    dialogue=shot.dialogue,
-                    max_chars=profile.prompt_max_chars,
-                ),
             }
         )
+        return reprompt(moved)
     return None
 
 

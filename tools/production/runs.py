@@ -129,7 +129,7 @@ async def make(
                 notes=notes,
                 check=True,
             )
-        production = plan(brief, services, overrides)
+        production = plan(brief, services, overrides, takes=takes, notes=notes)
         cap = services.settings.budget_usd if budget_usd is None else budget_usd
         quote = quote_production(production, takes, store, services.settings)
         check_budget(cap, 0.0, quote.cost_usd)
