@@ -71,3 +71,36 @@ def test_takes_json_lists_every_take_and_the_sheet(
     from pathlib import Path
 
     assert Path(shot["sheet"]).is_file() and shot["sheet"].endswith(".png")
+
+
+def test_review_prints_a_url_with_a_token_and_serves_only_with_it(
+    board_project: BoardProject, use_data_dir: None
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli.main", "review", board_project.project.id],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("review board for Garage Night: http://127.0.0.1:"), line
+        url = line.split(": ", 1)[1].strip()
+        base, _, token = url.partition("/?token=")
+        assert len(token) >= 24
+        assert httpx.get(url, timeout=30).status_code == 200
+        assert httpx.get(base + "/", timeout=30).status_code == 403
+        assert httpx.get(base + "/?token=" + token[:-1] + "x", timeout=30).status_code == 403
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
