@@ -587,10 +587,9 @@ class SlackWorker:
 
     def _adder(self) -> RefAdder:
         if self._add_reference is None:
-            from memory.refstore import RefStore
             from tools.references import add_reference
 
-            store = RefStore.open(self.settings.data_dir, self.settings.chroma_url)
+            store = self.runtime.services.refs()  # the engine's one reference store
             refs_dir = self.settings.data_dir / "refs"
 
             def add(file: Path, kind: str, name: str, description: str, project: str) -> str:
