@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from memory.models import Aspect, PromptComponents
 from tools.post.builders import frame_count
@@ -41,21 +41,7 @@ CameraMove = Literal[
     "tracking",
     "static",
 ]
-CAMERA_MOVES: tuple[CameraMove, ...] = (
-    "push_in",
-    "pull_out",
-    "pan_left",
-    "pan_right",
-    "tilt_up",
-    "tilt_down",
-    "drone_rise",
-    "handheld",
-    "orbit",
-    "crane_up",
-    "crane_down",
-    "tracking",
-    "static",
-)
+CAMERA_MOVES: tuple[CameraMove, ...] = get_args(CameraMove)
 Scenery = Literal["city", "land", "studio", "interior", "sea", "sky", "space"]
 ShotSize = Literal["close", "medium", "wide"]
 
