@@ -797,6 +797,10 @@ def _classify(clause: str, acc: _Acc, asked: str | None) -> None:
     ):
         acc.story.append(text)
         return
+    if asked == "story" and len(_words(cleaned)) <= 5 and PEOPLE_HEAD.match(cleaned):
+        if not STORY_VERB.search(cleaned) or re.search(r"\b(?:who|that)\b", cleaned):
+            _set(acc, "audience", cleaned)
+            return
     if asked in ("mood", "style", "audience") and len(_words(cleaned)) <= 8:
         guess = semantic.classify(cleaned, prefer=asked)
         if guess == asked:
@@ -1105,6 +1109,8 @@ def _answers_in_question(sentence: str) -> bool:
     'maybe watercolor?' is a hedged answer."""
     if re.match(r"^(?:what|which|how|why|whats|what'?s|wdym|huh|who|where|when)\b", sentence, re.I):
         return False
+    if LEAD_IN.match(_clean_lead(sentence.rstrip("?"))):
+        return True  # 'can you make me a video of ...?' is a request, not a question
     if not re.match(r"^(?:can|could|do|does|is|are|will|would|should)\b", sentence, re.I):
         return True
     probe = _Acc()
