@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agent.conversation import scenes as scene_edits
+from agent.conversation import semantic
 from agent.conversation.interview import FIELDS, is_strong_go, read, title_from, wants_default
 from tools.revisions import PHRASES
 
@@ -200,6 +201,7 @@ class OfflineDirector(BaseChatModel):
 
     def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Any:
         names = [getattr(t, "name", None) or t.get("name", "") for t in tools]
+        semantic.warm()  # the interview's embeddings load while the person types
         return self.model_copy(update={"tool_names": names})
 
     def _generate(

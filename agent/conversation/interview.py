@@ -145,6 +145,7 @@ STYLE_TERMS = re.compile(
     r"warm tones?|cool tones?|muted colou?rs|muted|saturated|desaturated|colou?rful|bright colou?rs|"
     r"golden hour|soft light|natural light|moody lighting|dark lighting|high contrast|"
     r"kodak|portra|criterion|a24|nolan|tarantino|spielberg|miyazaki|studio|animation style|"
+    r"(?:\w+ )?colou?rs?|palette|tones?|grading|lighting|"
     r"live action|realistc|relistic|cinamatic|cinemtic|documentry|animaton|cartton)\b",
     re.IGNORECASE,
 )
@@ -162,6 +163,7 @@ PEOPLE = (
     r"seniors?|grandparents?|couples?|newlyweds|beginners?|enthusiasts?|hikers?|surfers?|skaters?|"
     r"anyone|everyone|everybody|users?|patients?|employees?|staff|team|members?|locals?|tourists?|"
     r"guests?|bakers?|cooks?|chefs?|climbers?|walkers?|gardeners?|drivers?|riders?|players?|"
+    r"regulars|patrons|visitors|neighbou?rs|residents|commuters|workers|parishioners|"
     r"nerds?|geeks?|kids|toddlers?|babies|youth|youngsters?|grown-ups|community|crowd|buffs?|"
     r"addicts?|junkies|aficionados?|nuts|heads|twenty-somethings|thirty-somethings|"
     r"\w+-?somethings|audience|demographic|market"
@@ -208,7 +210,9 @@ EXPLICIT = {
         r"(?:it'?s|it is|the video is|video is|its) (?:all )?about|about|it shows|showing|"
         r"(?:it|the video|this|the clip|the ad) (?:should|would|will|could|must|needs to) show|"
         r"(?:we|you) (?:see|watch|follow)|"
-        r"the video shows|imagine|picture this:?|basically)\s+(.+)$",
+        r"the video shows|imagine|picture this:?|basically|"
+        r"(?:maybe |probably |just )?(?:something|anything|one|a thing) (?:about|with|where|showing))"
+        r"\s+(.+)$",
         re.IGNORECASE,
     ),
 }
@@ -224,7 +228,7 @@ SUFFIX = {
 }
 LEAD_IN = re.compile(
     r"^(?:(?:hi|hey|hello|hiya|ok|okay|so|um+|uh+|well)[,!.]*\s+)*(?:(?:so\s+)?"
-    r"(?:i(?:'d| would)?\s*(?:really\s+)?(?:like|want|wanna|need)|need|want|wanna|i'?m (?:thinking|looking for|after)|"
+    r"(?:i(?:'d| would)?\s*(?:really\s+)?(?:like|love|want|wanna|need)|need|want|wanna|i'?m (?:thinking|looking for|after)|"
     r"let'?s (?:make|do|create)|(?:please )?(?:make|create|produce|do)(?: me| us)?|"
     r"(?:can|could) you (?:make|create|do|produce)(?: me| us)?|we need|we want|i have an idea for|"
     r"i'?ve got an idea for|idea for|how about|thinking of)\s+)"
@@ -341,7 +345,8 @@ STORY_VERB = re.compile(
     re.IGNORECASE,
 )
 CONTEXT = re.compile(
-    r"^(?:(?:hi|hey|hello)[!,. ]*)?(?:i (?:run|own|have|work|manage|am|'m|make|sell|do)|"
+    r"^(?:(?:hi|hey|hello|hi there)[!,. ]*)?(?:i(?:'m an?| am an?| run| own| have| work| manage| make|"
+    r" sell| do| teach| coach)|"
     r"we (?:run|own|have|are|sell|make|'re)|my (?:name|company|business|shop|brand|store|"
     r"channel|account) (?:is|sells|makes)|our (?:company|business|shop|brand|store) (?:is|sells|"
     r"makes))\b",
@@ -437,7 +442,13 @@ def _lower_first(value: str) -> str:
     return value
 
 
-def _clean(value: str) -> str:
+def _clean(value: str, keep_case: bool = False) -> str:
+    """The value without hedges, fillers and trailing politeness; the first letter lowered
+    unless it is a name (a capital after a lead-in like 'in the style of' is kept)."""
+    if keep_case:
+        for _ in range(3):
+            value = TRAIL.sub("", value.strip()).strip(" ,.;:!-").strip(QUOTES).strip()
+        return value
     value = _lower_first(value.strip().strip(QUOTES))
     for _ in range(3):
         value = HEDGE.sub("", value).strip()
@@ -627,7 +638,11 @@ def _audience(clause: str, asked: bool) -> str | None:
         if lead.endswith("for") and not FOR_STRONG.search(lead):
             if not PEOPLE_HEAD.match(value):
                 return None
-        elif lead == "for" and not PEOPLE_RE.search(" ".join(value.split()[:5])):
+        elif (
+            lead == "for"
+            and not PEOPLE_RE.search(" ".join(value.split()[:5]))
+            and not re.match(r"(?:my|our|your|their)\s+\w+s\b", value, re.IGNORECASE)
+        ):
             return None
         return _clean(value) or None
     if asked:
@@ -649,7 +664,13 @@ def _title(clause: str) -> str | None:
 
 def _story_text(text: str) -> str:
     text = text.strip().strip(QUOTES).strip()
-    text = re.sub(r"^(?:and|so|but|ok|okay|well|basically|um+|uh+)[,\s]+", "", text, flags=re.I)
+    text = re.sub(
+        r"^(?:(?:and|so|but|ok|okay|well|basically|um+|uh+|i think|maybe|probably|like|i guess)"
+        r"[,\s]+)+",
+        "",
+        text,
+        flags=re.I,
+    )
     if not text:
         return ""
     text = text[0].upper() + text[1:]
@@ -680,7 +701,8 @@ def _take_spans(text: str, acc: _Acc) -> str:
         acc.fields["duration"] = d[0]
         cut.append(d[1])
     if f := _formats(text):
-        acc.fields["formats"] = f[0]
+        before = acc.fields.get("formats", [])
+        acc.fields["formats"] = list(dict.fromkeys([*before, *f[0]]))
         cut += f[1]
     if p := _platform(text):
         acc.fields["platform"] = p
@@ -732,7 +754,7 @@ def _classify(clause: str, acc: _Acc, asked: str | None) -> None:
                     return
                 continue
             if value and not FILLER.match(_bare(value)) and not DEFAULT.match(_bare(value)):
-                _set(acc, name, _clean(value))
+                _set(acc, name, _clean(value, keep_case=True))
             return
     cleaned = _clean(text)
     if not cleaned:
@@ -775,6 +797,10 @@ def _classify(clause: str, acc: _Acc, asked: str | None) -> None:
     ):
         acc.story.append(text)
         return
+    if asked == "story" and len(_words(cleaned)) <= 5 and PEOPLE_HEAD.match(cleaned):
+        if not STORY_VERB.search(cleaned) or re.search(r"\b(?:who|that)\b", cleaned):
+            _set(acc, "audience", cleaned)
+            return
     if asked in ("mood", "style", "audience") and len(_words(cleaned)) <= 8:
         guess = semantic.classify(cleaned, prefer=asked)
         if guess == asked:
@@ -1083,6 +1109,8 @@ def _answers_in_question(sentence: str) -> bool:
     'maybe watercolor?' is a hedged answer."""
     if re.match(r"^(?:what|which|how|why|whats|what'?s|wdym|huh|who|where|when)\b", sentence, re.I):
         return False
+    if LEAD_IN.match(_clean_lead(sentence.rstrip("?"))):
+        return True  # 'can you make me a video of ...?' is a request, not a question
     if not re.match(r"^(?:can|could|do|does|is|are|will|would|should)\b", sentence, re.I):
         return True
     probe = _Acc()

@@ -109,10 +109,16 @@ def _model() -> Any:
     return model, np.asarray(labels), model.embed(texts)
 
 
+_warming: list[threading.Thread] = []
+
+
 def warm() -> None:
-    """Load the model and the exemplars (in a background thread, so the first turn stays fast)."""
-    if enabled():
-        threading.Thread(target=_loaded, daemon=True).start()
+    """Load the model and the exemplars in a background thread, once per process, so the first
+    turn that needs them does not pay the load."""
+    if enabled() and not _warming:
+        thread = threading.Thread(target=_loaded, name="minilm-warm", daemon=True)
+        _warming.append(thread)
+        thread.start()
 
 
 def _loaded() -> Any:
