@@ -89,6 +89,7 @@ def register(app: typer.Typer) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
+            sock.listen(128)  # connections queue from the moment the URL is printed
         except OSError as exc:
             services.store.close()
             fail(f"cannot listen on {host}:{port}: {exc.strerror}")
