@@ -33,6 +33,7 @@ test: lint
 # remaining scripts still run (the leading '-'). run.py goes last: it rebuilds the README table.
 bench: $(STAMP)
 	-$(BIN)/python bench/agent.py
+	-$(BIN)/python bench/interview.py
 	-$(BIN)/python bench/refs.py
 	-$(BIN)/python bench/fanout.py
 	-$(BIN)/python bench/post.py
