@@ -177,3 +177,23 @@ def test_handheld_shakes_and_static_holds(tmp_path: Path) -> None:
     jitter = [float(np.abs(a - b).mean()) for a, b in itertools.pairwise(shaky)]
     held = [float(np.abs(a - b).mean()) for a, b in itertools.pairwise(still)]
     assert max(jitter) > 2 * max(max(held), 0.5)
+
+
+@pytest.mark.parametrize(
+    "comps",
+    [
+        {"environment": "a dim garage", "lighting": "night neon", "emotional_tone": "moody"},
+        {"environment": "a dark alley", "lighting": "noir", "emotional_tone": "ominous"},
+        {"environment": "outer space", "lighting": "dark", "emotional_tone": "sad"},
+    ],
+)
+def test_a_dark_moody_previz_stays_readable_not_black(
+    tmp_path: Path, comps: dict[str, str]
+) -> None:
+    """A moody night plate is dark but can be read: fewer than 90% of its pixels fall under
+    ffmpeg blackdetect's pixel threshold (pix_th 0.1 ~ luma 38), whatever the take's seed
+    (QC called such takes black and ranked them last)."""
+    for seed in range(6):
+        frame = render(tmp_path, f"dark{seed}", seed=seed, **comps)[0]
+        luma = frame @ np.array([0.299, 0.587, 0.114])
+        assert float((luma < 38).mean()) < 0.9, (comps, seed)

@@ -175,6 +175,15 @@ _PREP_WORD = re.compile(
     r"\b(?:on|in|over|through|across|inside|at|above|under|along|by|near|into|onto|around)\s+\S",
     re.IGNORECASE,
 )
+_QUANTITY = re.compile(  # "two friends talk": a plural noun after a number is not a verb
+    r"^(?:two|three|four|five|six|seven|eight|nine|ten|several|many|some|few|both|all|"
+    r"these|those|\d+)$",
+    re.IGNORECASE,
+)
+_PREP_ONLY = re.compile(
+    r"(?:on|in|over|through|across|inside|at|above|under|along|by|near|into|onto|around|of)",
+    re.IGNORECASE,
+)
 _TIME_PREFIX = re.compile(
     r"^(?:at|in|by|on|around)\s+(?:the\s+)?(?:dawn|dusk|night|midnight|noon|midday|sunset|sunrise|"
     r"daybreak|twilight|nightfall|morning|evening|afternoon)\b,?\s*",
@@ -319,7 +328,8 @@ def _place(clause: str) -> tuple[str, int, int] | None:
         content = 0
         for word in words[1:]:
             bare = word.strip(",.;:!?")
-            if _PLACE_STOP.match(bare) or (_DETERMINER.match(bare) and content):
+            chained = _PREP_ONLY.fullmatch(kept[-1])  # "under a car in a dim garage"
+            if _PLACE_STOP.match(bare) or (_DETERMINER.match(bare) and content and not chained):
                 break
             kept.append(word)
             if not _DETERMINER.match(bare):
@@ -345,8 +355,18 @@ def _subject_and_verb(head: str) -> tuple[str, str]:
             i >= 1
             and bool(subject)
             and not _DETERMINER.match(subject[-1])
+            and not any(_QUANTITY.match(w) for w in subject)
             and re.fullmatch(r"[a-z]+[^s]s", low) is not None
             and i >= 2 - (not _DETERMINER.match(words[0]))
+        )
+        # "two friends talk": the word after a counted plural is its verb
+        is_verb = is_verb or (
+            len(subject) >= 2
+            and any(_QUANTITY.match(w) for w in subject[:-1])
+            and subject[-1].lower().endswith("s")
+            and bool(re.fullmatch(r"[a-z]+", low))
+            and not _DETERMINER.match(low)
+            and not _PREP_ONLY.fullmatch(low)
         )
         if is_verb:
             return " ".join(subject), low

@@ -355,3 +355,30 @@ def test_more_camera_words_river_runs_and_an_open_quote() -> None:
     assert preferred_provider(needs)[0] == "kling"
     opened = build_prompt(direct('She says "hello and walks away', style="s"), "kling")
     assert quotes_balanced(opened) and 'She says "hello and walks away"' in opened
+
+
+@pytest.mark.parametrize(
+    ("description", "subject", "verb", "environment"),
+    [
+        (
+            "A mechanic works under a car in a dim garage",
+            "A mechanic",
+            "works",
+            "under a car in a dim garage",
+        ),
+        ("Two friends talk in a dark kitchen", "Two friends", "talk", "in a dark kitchen"),
+        ("Two old friends laugh", "Two old friends", "laugh", ""),
+        ("Three kids run across a field", "Three kids", "run", "across a field"),
+    ],
+)
+def test_components_read_chained_places_and_counted_subjects(
+    description: str, subject: str, verb: str, environment: str
+) -> None:
+    """A place runs through chained prepositions ("under a car in a dim garage", not "under a
+    car in"), and a counted plural is the subject, not its verb ("two friends talk")."""
+    c = extract_components(description, style="cinematic", mood="calm")
+    assert (c.subject, c.motion_detail.split(",")[0], c.environment) == (
+        subject,
+        verb,
+        environment,
+    )

@@ -98,7 +98,24 @@ class Palette:
         rng = random.Random(f"palette:{seed}")
         tint = (rng.uniform(-18, 18), rng.uniform(-18, 18), rng.uniform(-18, 18))
         gain = rng.uniform(0.88, 1.12)
-        return self.map(lambda c: _rgb(c[i] * gain + tint[i] for i in range(3)))
+        return self.map(lambda c: _rgb(c[i] * gain + tint[i] for i in range(3))).readable()
+
+    def readable(self) -> Palette:
+        """A copy lifted so the plate's large areas average at least `MIN_PLATE_LUMA`: a moody
+        or night previz stays dark but can be read, and QC does not call it a black frame."""
+        areas = (self.sky_top, self.sky_horizon, self.far, self.near, self.ground)
+        mean = sum(_luma(c) for c in areas) / len(areas)
+        if mean >= MIN_PLATE_LUMA:
+            return self
+        lift = MIN_PLATE_LUMA - mean
+        return self.map(lambda c: _rgb(v + lift for v in c))
+
+
+MIN_PLATE_LUMA = 52.0  # 8-bit; ffmpeg blackdetect (pix_th 0.1) counts ~<38 as black
+
+
+def _luma(c: RGB) -> float:
+    return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
 
 
 def _rgb(values: Iterable[float]) -> RGB:
@@ -615,7 +632,8 @@ def _scenery_boxes(
     if kind == "interior":
         return _interior_boxes(rng, pal, pw, ph, hy)
     if kind == "space":
-        out.append(_box(0, 0, pw, ph, "0x04040c"))
+        # deep space in the palette's night colour: dark, but not a black frame to QC
+        out.append(_box(0, 0, pw, ph, _hex(_mix((8, 8, 24), pal.sky_horizon, 0.7))))
         for _ in range(140):
             star = rng.uniform(1.5, 4.5)
             tint = _mix((255, 255, 255), pal.accent, rng.uniform(0, 0.5))
