@@ -245,7 +245,10 @@ class Take(Strict):
 
 class SpendEntry(Strict):
     project_id: str
-    kind: Literal["estimate", "approval", "rejection", "submit", "refund"]
+    kind: Literal["estimate", "approval", "rejection", "submit", "refund", "unknown", "refused"]
+    """`unknown`: a take's price held from just before its submit until the provider's answer is
+    known (counted as spent, so a lost answer keeps its charge); it becomes `submit` when the job
+    is found and `refused` (not counted) when the provider surely did not accept it."""
     amount_usd: float
     provider: str | None = None
     job_id: str | None = None
