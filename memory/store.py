@@ -249,6 +249,11 @@ class ProjectStore:
                 refused = held.model_copy(update={"kind": "refused", "note": redact(note)[:500]})
                 self._settle_hold(take.id, refused)
 
+    def settle_hold(self, take_id: str, entry: SpendEntry) -> bool:
+        """Turn the `unknown` hold keyed by `take_id` into `entry` (`submit` or `refused`)."""
+        with self.transaction():
+            return self._settle_hold(take_id, entry)
+
     def _settle_hold(self, take_id: str, entry: SpendEntry) -> bool:
         cur = self._db.execute(
             "UPDATE spend SET kind = ?, amount_usd = ?, body = ? WHERE seq = (SELECT seq FROM "
