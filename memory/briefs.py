@@ -31,21 +31,32 @@ def _explain(exc: ValidationError) -> str:
         key = str(err["loc"][-1])
         fields = {"scenes": SceneSpec.model_fields, "finishing": Finishing.model_fields}
         known = list(fields.get(str(err["loc"][0]), Brief.model_fields))
-        return f"unknown key {loc!r}{_suggest(key, known)}"
+        return f"unknown key {_shown(loc)}{_suggest(key[:100], known)}"
     if kind == "missing":
         return f"missing key {loc!r}"
     if kind == "literal_error" and "formats" in err["loc"]:
-        return f"unknown format {err['input']!r} in 'formats'; use any of {', '.join(ASPECTS)}"
+        return (
+            f"unknown format {_shown(err['input'])} in 'formats'; use any of {', '.join(ASPECTS)}"
+        )
     if err["loc"] == ("finishing",) and kind in ("model_type", "dict_type"):
         options = ", ".join(Finishing.model_fields)
-        return f"'finishing' is a mapping of options ({options}), got {err.get('input')!r}"
+        return f"'finishing' is a mapping of options ({options}), got {_shown(err.get('input'))}"
     if kind == "literal_error" and isinstance(err.get("input"), bool):
         # YAML reads an unquoted yes/no/on/off as true/false
         return f"{loc}: {err['msg']} (got {err['input']!r}: YAML reads yes/no/on/off as true/false)"
-    msg = err["msg"]
+    msg = str(err["msg"]).removeprefix("Value error, ")
     if loc:
-        return f"{loc}: {msg} (got {err.get('input')!r})" if "input" in err else f"{loc}: {msg}"
-    return msg.removeprefix("Value error, ")
+        return f"{loc}: {msg} (got {_shown(err['input'])})" if "input" in err else f"{loc}: {msg}"
+    return msg
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A short, escaped rendering of a bad value (never the whole 1 MB, never raw escapes)."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"a deeply nested {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_brief(data: object, *, base_dir: Path | None = None) -> Brief:
@@ -61,7 +72,9 @@ def parse_brief(data: object, *, base_dir: Path | None = None) -> Brief:
     try:
         brief = Brief.model_validate(data)
     except ValidationError as exc:
-        raise BriefError(_explain(exc).replace("\n", " ")) from None
+        raise BriefError(" ".join(_explain(exc).split())) from None
+    except RecursionError:
+        raise BriefError("the brief is nested too deeply to be a brief") from None
     if brief.music is not None:
         music = (
             brief.music if brief.music.is_absolute() or base_dir is None else base_dir / brief.music
@@ -85,6 +98,8 @@ def load_brief(path: Path) -> Brief:
         raise BriefError(f"{path} is not a text file (YAML expected)") from None
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise BriefError(f"{path} is nested too deeply to be a brief") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -24,7 +25,32 @@ EXPORT_SIZES: dict[str, tuple[int, int]] = {
 PROVIDER_IDS: tuple[str, ...] = ("veo", "kling", "runway", "luma", "pika", "animatic")
 
 MAX_BRIEF_DURATION_S = 600.0
+MIN_SCENE_S = 1.0  # the shortest scene (and brief) reelforge plans: shorter is one frame of video
 MAX_SCENES = 40
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 (not tab/newline), DEL, C1
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean_text(value: object, *, one_line: bool) -> object:
+    """A person's text checked before it is stored or printed: stripped, never blank, and free
+    of terminal escape codes and control characters (a one-line field has no line breaks)."""
+    if not isinstance(value, str):
+        return value
+    pattern = _ANY_CONTROL if one_line else _CONTROL
+    if pattern.search(value):
+        what = "line breaks or control characters" if one_line else "control characters"
+        raise ValueError(f"must not contain {what} (terminal escape codes)")
+    text = value.strip()
+    if not text:
+        raise ValueError("must not be blank")
+    return text
+
+
+def no_bool(value: object) -> object:
+    """YAML reads `true` as a bool, which pydantic would take as 1 second."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number of seconds, not true/false")
+    return value
 
 
 def utcnow() -> datetime:
@@ -57,7 +83,7 @@ class SceneSpec(Strict):
     """A scene as a person writes it in a brief."""
 
     description: str = Field(min_length=1, max_length=2000)
-    duration: float | None = Field(default=None, gt=0, le=120)
+    duration: float | None = Field(default=None, ge=MIN_SCENE_S, le=120)
     dialogue: str | None = Field(default=None, max_length=2000)
     camera: str | None = Field(default=None, max_length=200)
     provider: str | None = Field(default=None, description="Override the routed provider.")
@@ -66,12 +92,20 @@ class SceneSpec(Strict):
         description="Into this scene from the previous one: cut, dissolve, or fade (via black).",
     )
 
-    @field_validator("description")
+    @field_validator("description", "dialogue", mode="before")
     @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be blank")
-        return v.strip()
+    def _clean_text(cls, v: object) -> object:
+        return clean_text(v, one_line=False)
+
+    @field_validator("camera", mode="before")
+    @classmethod
+    def _clean_line(cls, v: object) -> object:
+        return clean_text(v, one_line=True)
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _no_bool(cls, v: object) -> object:
+        return no_bool(v)
 
     @field_validator("provider")
     @classmethod
@@ -123,7 +157,7 @@ class Brief(Strict):
     story: str = Field(min_length=1, max_length=5000)
     mood: str = Field(min_length=1, max_length=200)
     style: str = Field(min_length=1, max_length=300)
-    duration: float = Field(gt=0, le=MAX_BRIEF_DURATION_S, description="Seconds.")
+    duration: float = Field(ge=MIN_SCENE_S, le=MAX_BRIEF_DURATION_S, description="Seconds.")
     formats: list[Aspect] = Field(min_length=1)
     audience: str = Field(min_length=1, max_length=300)
     platform: str | None = Field(default=None, max_length=100)
@@ -132,6 +166,21 @@ class Brief(Strict):
     finishing: Finishing | None = Field(
         default=None, description="Finishing options to start the production with."
     )
+
+    @field_validator("title", "mood", "style", "audience", "platform", mode="before")
+    @classmethod
+    def _clean_line(cls, v: object) -> object:
+        return clean_text(v, one_line=True)
+
+    @field_validator("story", mode="before")
+    @classmethod
+    def _clean_text(cls, v: object) -> object:
+        return clean_text(v, one_line=False)
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _no_bool(cls, v: object) -> object:
+        return no_bool(v)
 
     @field_validator("formats")
     @classmethod
@@ -284,7 +333,10 @@ class Take(Strict):
 
 class SpendEntry(Strict):
     project_id: str
-    kind: Literal["estimate", "approval", "rejection", "submit", "refund"]
+    kind: Literal["estimate", "approval", "rejection", "submit", "refund", "unknown", "refused"]
+    """`unknown`: a take's price held from just before its submit until the provider's answer is
+    known (counted as spent, so a lost answer keeps its charge); it becomes `submit` when the job
+    is found and `refused` (not counted) when the provider surely did not accept it."""
     amount_usd: float
     provider: str | None = None
     job_id: str | None = None
@@ -296,8 +348,19 @@ class SpendEntry(Strict):
 class Reference(Strict):
     id: str
     kind: Literal["character", "environment", "style", "prop", "wardrobe"]
-    name: str
-    description: str = ""
+    name: str = Field(max_length=200)
+    description: str = Field(default="", max_length=2000)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _clean_name(cls, v: object) -> object:
+        return clean_text(v, one_line=True)
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _clean_description(cls, v: object) -> object:
+        return clean_text(v, one_line=False) if v else v
+
     file: Path | None = None
     sha256: str | None = None
     project_id: str | None = None

@@ -217,11 +217,50 @@ class ProjectStore:
 
     def save_submitted(self, take: Take, spend: SpendEntry | None) -> None:
         """A take's job id and its spend entry in one transaction: a crash can't leave a job
-        recorded without its charge (or a charge without its job)."""
+        recorded without its charge (or a charge without its job). The take's `unknown` hold,
+        if it has one, becomes this `submit` entry (the same money, now known)."""
         with self.transaction():
             self.save_take(take)
-            if spend is not None:
+            if spend is not None and not self._settle_hold(take.id, spend):
                 self.record_spend(spend)
+
+    def save_submitting(self, take: Take, hold: SpendEntry | None) -> None:
+        """A take about to be submitted and its price held as `unknown`, in one transaction:
+        whatever happens to the answer, the ledger already counts the charge."""
+        with self.transaction():
+            self.save_take(take)
+            if hold is not None:
+                self.record_spend(hold.model_copy(update={"kind": "unknown"}))
+
+    def hold(self, take_id: str) -> SpendEntry | None:
+        """The take's outstanding `unknown` entry, if any."""
+        row = self._db.execute(
+            "SELECT body FROM spend WHERE kind = 'unknown' AND json_extract(body, '$.take_id') = ?",
+            (take_id,),
+        ).fetchone()
+        return SpendEntry.model_validate_json(row[0]) if row else None
+
+    def refuse_hold(self, take: Take, note: str) -> None:
+        """The provider surely did not accept the take: its hold stops counting (`refused`)."""
+        with self.transaction():
+            self.save_take(take)
+            held = self.hold(take.id)
+            if held is not None:
+                refused = held.model_copy(update={"kind": "refused", "note": redact(note)[:500]})
+                self._settle_hold(take.id, refused)
+
+    def settle_hold(self, take_id: str, entry: SpendEntry) -> bool:
+        """Turn the `unknown` hold keyed by `take_id` into `entry` (`submit` or `refused`)."""
+        with self.transaction():
+            return self._settle_hold(take_id, entry)
+
+    def _settle_hold(self, take_id: str, entry: SpendEntry) -> bool:
+        cur = self._db.execute(
+            "UPDATE spend SET kind = ?, amount_usd = ?, body = ? WHERE seq = (SELECT seq FROM "
+            "spend WHERE kind = 'unknown' AND json_extract(body, '$.take_id') = ? LIMIT 1)",
+            (entry.kind, entry.amount_usd, entry.model_dump_json(), take_id),
+        )
+        return cur.rowcount > 0
 
     def save_take(self, take: Take) -> None:
         if take.error:  # no key a provider echoed back is ever stored
@@ -294,6 +333,7 @@ class ProjectStore:
     def total_spend(self, project_id: str) -> float:
         (total,) = self._db.execute(
             "SELECT COALESCE(SUM(CASE kind WHEN 'submit' THEN amount_usd "
+            "WHEN 'unknown' THEN amount_usd "
             "WHEN 'refund' THEN -amount_usd ELSE 0 END), 0) FROM spend WHERE project_id = ?",
             (project_id,),
         ).fetchone()

@@ -28,7 +28,7 @@ def test_every_example_loads(path: Path) -> None:
     ("change", "message"),
     [
         ({"titel": "x"}, "unknown key 'titel' (did you mean 'title'?)"),
-        ({"duration": -3}, "duration: Input should be greater than 0"),
+        ({"duration": -3}, "duration: Input should be greater than or equal to 1"),
         ({"formats": ["4:3"]}, "unknown format '4:3' in 'formats'"),
         ({"music": "nope.mp3"}, "music file not found"),
         ({"scenes": [{"descripton": "x"}]}, "unknown key 'scenes.0.descripton'"),

@@ -60,7 +60,10 @@ def test_plan_human_output_is_a_table() -> None:
     ("text", "message"),
     [
         (GOOD.replace("title:", "titel:"), "unknown key 'titel' (did you mean 'title'?)"),
-        (GOOD.replace("duration: 6", "duration: -6"), "duration: Input should be greater than 0"),
+        (
+            GOOD.replace("duration: 6", "duration: -6"),
+            "duration: Input should be greater than or equal to 1",
+        ),
         (GOOD.replace('["9:16"]', '["4:5"]'), "unknown format '4:5'"),
         (GOOD + "music: missing.mp3\n", "music file not found"),
         ("this: is: not: yaml: [", "not valid YAML"),

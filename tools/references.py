@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import re
 import tempfile
+import uuid
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from memory.models import Production, Reference, Shot, Take, TakeStatus
 
@@ -338,6 +340,109 @@ async def generate_reference(
         path = check_path(Path(out))
         im = decode_image(path.read_bytes(), "generated image")
     return add_image(im, kind, name, description or prompt, project, store=store, refs_dir=refs_dir)
+
+
+IMAGE_PRICES_USD = {"low": 0.016, "medium": 0.063, "high": 0.25}  # gpt-image-1, 1536x1024
+LIBRARY_ACCOUNT = "library"  # the ledger account of concept art for the shared library
+
+
+class OpenAIConceptArt:
+    """gpt-image-1 concept art through `tools.providers.openai_media`, priced per image."""
+
+    def __init__(
+        self, settings: Settings, *, quality: str = "medium", transport: Any = None
+    ) -> None:
+        self.settings = settings
+        self.quality = quality
+        self.price_usd = IMAGE_PRICES_USD[quality]
+        self.transport = transport
+
+    async def generate(self, prompt: str, dest: Path) -> Path:
+        from tools.providers.openai_media import OpenAIMedia
+
+        media = OpenAIMedia(self.settings, transport=self.transport)
+        try:
+            return await media.image(prompt, dest, quality=self.quality)
+        finally:
+            await media.aclose()
+
+
+def concept_art_generator(settings: Settings) -> ImageGenerator | None:
+    """The OpenAI image adapter when OPENAI_API_KEY is set, else None."""
+    return OpenAIConceptArt(settings) if settings.openai_api_key is not None else None
+
+
+async def generate_paid_reference(
+    prompt: str,
+    kind: str,
+    name: str,
+    description: str = "",
+    project: str | None = None,
+    *,
+    generator: ImageGenerator | None,
+    store: RefStore,
+    refs_dir: Path,
+    ledger: ProjectStore,
+    budget_usd: float | None,
+    approve: Callable[[float], bool],
+) -> Added:
+    """Concept art as paid work, like a take: priced (an unpriceable generator is refused),
+    checked against the budget, approved, held in the spend ledger as `unknown` before the
+    request (sent once), then charged, or refunded when the provider surely refused it."""
+    from memory.models import SpendEntry
+    from tools.providers.base import ProviderError
+    from tools.spend import BudgetExceeded, SpendGuard
+
+    _check_meta(kind, name)
+    if not prompt.strip():
+        raise ReferenceError("concept art needs a prompt")
+    if generator is None:
+        raise ReferenceError(
+            "concept art needs an image generator: set OPENAI_API_KEY (or pass one) and retry"
+        )
+    price = getattr(generator, "price_usd", None)
+    if not isinstance(price, int | float) or not math.isfinite(price) or price < 0:
+        raise ReferenceError("this image generator has no price, so it is not used")
+    account = project or LIBRARY_ACCOUNT
+    try:
+        SpendGuard(budget_usd, ledger.total_spend(account)).reserve(price)
+    except BudgetExceeded as exc:
+        raise ReferenceError(f"concept art {exc}") from None
+    if price > 0 and not approve(price):
+        raise ReferenceError(f"concept art (${price:.3f}) was not approved; nothing was charged")
+    key = f"img-{uuid.uuid4().hex[:10]}"
+    hold = SpendEntry(
+        project_id=account,
+        kind="unknown",
+        amount_usd=price,
+        provider="openai",
+        take_id=key,
+        note=f"concept art: {prompt[:80]}",
+    )
+    if price:
+        ledger.record_spend(hold)
+    try:
+        added = await generate_reference(
+            prompt,
+            kind,
+            name,
+            description,
+            project,
+            generator=generator,
+            store=store,
+            refs_dir=refs_dir,
+        )
+    except ProviderError as exc:
+        if price and exc.kind != "timeout":  # surely not accepted: refund
+            ledger.settle_hold(key, hold.model_copy(update={"kind": "refused"}))
+        raise ReferenceError(str(exc)) from None
+    except ReferenceError:
+        if price:  # the image came back (and was paid) but could not be used
+            ledger.settle_hold(key, hold.model_copy(update={"kind": "submit"}))
+        raise
+    if price:
+        ledger.settle_hold(key, hold.model_copy(update={"kind": "submit"}))
+    return added
 
 
 # --------------------------------------------------------------------------- mentions

@@ -281,7 +281,9 @@ async def _submit(
         run.fail(shot, take, str(exc), None)
         return
     take.status, take.error = TakeStatus.SUBMITTING, None
-    run.store.save_take(take)  # before the call: a crash now leaves a take to reconcile
+    # Before the call: a crash now leaves a take to reconcile, and its price held in the ledger
+    # as `unknown` (an answer lost in flight keeps its charge until reconciled).
+    run.store.save_submitting(take, _spend(run, shot, take, price, None))
     attempt = 0
     while True:
         attempt += 1
@@ -294,7 +296,10 @@ async def _submit(
             if await run.wait_before_retry(exc, attempt, submit=True):
                 continue
             run.guard.release(price)
-            run.fail(shot, take, str(exc), exc.kind)
+            take.status, take.error = TakeStatus.FAILED, str(exc)
+            run.batch.kinds[take.id] = exc.kind
+            run.store.refuse_hold(take, str(exc))  # surely not accepted: refunded
+            run.emit(shot, take)
             return
         except Exception as exc:  # an adapter bug after sending: the job may exist, never resend
             log.warning(
@@ -306,27 +311,31 @@ async def _submit(
         return
 
 
+def _spend(
+    run: _Run, shot: Shot, take: Take, price: float, job_id: str | None
+) -> SpendEntry | None:
+    if not price:
+        return None
+    return SpendEntry(
+        project_id=run.project_id,
+        kind="submit",
+        amount_usd=price,
+        provider=shot.provider,
+        job_id=job_id,
+        take_id=take.id,
+    )
+
+
 def _submitted(
     run: _Run, shot: Shot, take: Take, job_id: str, price: float, *, reserved: bool
 ) -> None:
-    """The job exists: write its id and its spend before anything else happens."""
+    """The job exists: write its id and its spend (its hold becomes the charge) first."""
     take.job_id, take.status, take.cost_usd, take.error = job_id, TakeStatus.SUBMITTED, price, None
-    spend = (
-        SpendEntry(
-            project_id=run.project_id,
-            kind="submit",
-            amount_usd=price,
-            provider=shot.provider,
-            job_id=job_id,
-            take_id=take.id,
-        )
-        if price
-        else None
-    )
-    run.store.save_submitted(take, spend)
+    already_counted = not reserved and run.store.hold(take.id) is not None
+    run.store.save_submitted(take, _spend(run, shot, take, price, job_id))
     if reserved:
         run.guard.commit(price)
-    else:
+    elif not already_counted:  # a hold from an earlier run is already in the guard's total
         run.guard.add_spent(price)
     run.emit(shot, take)
 
@@ -377,8 +386,11 @@ async def _settle(
     if take.status is TakeStatus.UNKNOWN:
         if run.resubmit_unknown:
             await _submit(run, shot, take, request, provider, profile)
-        else:  # it may have been charged: count it against the cap so the cap stays safe
+        elif run.store.hold(take.id) is None:  # a take from before holds: hold it now
             run.guard.add_spent(price)
+            hold = _spend(run, shot, take, price, None)
+            if hold is not None:
+                run.store.record_spend(hold.model_copy(update={"kind": "unknown"}))
 
 
 async def _wait(
@@ -507,3 +519,38 @@ async def generate_takes(
     for take in await asyncio.gather(*jobs):
         batch.takes.setdefault(take.shot_id, []).append(take)
     return batch
+
+
+@dataclass(frozen=True)
+class Unreconciled:
+    """A take whose submit may or may not have reached the provider (and been charged)."""
+
+    take_id: str
+    shot_id: str
+    provider: str
+    why: str
+    held_usd: float
+
+
+def unreconciled_takes(store: ProjectStore, project_id: str) -> list[Unreconciled]:
+    """The project's takes whose submit could not be reconciled: not resubmitted, their price
+    held in the ledger as `unknown`. `resume` names each of them."""
+    out = []
+    for take in store.takes(project_id):
+        if take.status not in UNSETTLED:
+            continue
+        hold = store.hold(take.id)
+        why = take.error or (
+            f"the submit of take {take.id} (shot {take.shot_id}) was interrupted before "
+            f"{take.provider} answered; `reelforge resume` reconciles it"
+        )
+        out.append(
+            Unreconciled(
+                take_id=take.id,
+                shot_id=take.shot_id,
+                provider=take.provider,
+                why=why,
+                held_usd=hold.amount_usd if hold is not None else 0.0,
+            )
+        )
+    return out

@@ -23,8 +23,15 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 
-# Set by whoever wires an image adapter (tools/providers): settings -> generator, or None.
-image_generator_factory: Callable[[Settings], ImageGenerator | None] | None = None
+
+def _default_generator(settings: Settings) -> ImageGenerator | None:
+    from tools.references import concept_art_generator
+
+    return concept_art_generator(settings)
+
+
+# settings -> generator (the OpenAI image adapter), or None; tests put a fake here.
+image_generator_factory: Callable[[Settings], ImageGenerator | None] | None = _default_generator
 
 ref_app = typer.Typer(
     name="ref",
@@ -183,9 +190,20 @@ def generate_cmd(
     project: ProjectOpt = None,
     library: LibraryOpt = False,
     as_json: JsonOpt = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Approve the image's price without asking.")
+    ] = False,
+    budget: Annotated[
+        float | None,
+        typer.Option("--budget", min=0, help="Spend cap (USD); default REELFORGE_BUDGET_USD."),
+    ] = None,
 ) -> None:
-    """Generate concept art (OpenAI image generation) and add it as a reference."""
-    from tools.references import ReferenceError, generate_reference
+    """Generate concept art (OpenAI image generation, paid: asks first) and add it as a
+    reference. The price is on the project's (or the library's) spend ledger."""
+    import sys
+
+    from memory.store import ProjectStore
+    from tools.references import ReferenceError, generate_paid_reference
 
     settings = _settings()
     scope = _scope(settings, project, library)
@@ -194,9 +212,18 @@ def generate_cmd(
         if not os.environ.get("OPENAI_API_KEY"):
             _fail("concept art needs OPENAI_API_KEY; set it, or add an image with `ref add`")
         _fail("no image generator is wired in this build; add an image with `ref add`")
+
+    def approve(price: float) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            _fail(f"concept art costs ${price:.3f}; pass --yes to approve it")
+        return typer.confirm(f"Generate concept art for ${price:.3f}?", err=True)
+
+    ledger = ProjectStore(settings.db_path)
     try:
         added = asyncio.run(
-            generate_reference(
+            generate_paid_reference(
                 prompt,
                 kind,
                 name,
@@ -205,10 +232,15 @@ def generate_cmd(
                 generator=generator,
                 store=_open(settings),
                 refs_dir=settings.data_dir / "refs",
+                ledger=ledger,
+                budget_usd=settings.budget_usd if budget is None else budget,
+                approve=approve,
             )
         )
     except ReferenceError as exc:
         _fail(str(exc))
+    finally:
+        ledger.close()
     _report(added, as_json)
 
 

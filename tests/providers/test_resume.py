@@ -56,9 +56,33 @@ def _stats(url: str) -> dict[str, Any]:
     return data
 
 
+def _post(address: str, body: dict[str, Any]) -> None:
+    request = urllib.request.Request(
+        address, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5):
+        pass
+
+
 def _count(db: Path, sql: str) -> int:
     with sqlite3.connect(db) as conn:
         return int(conn.execute(sql).fetchone()[0])
+
+
+def _ledger(db: Path) -> float:
+    with sqlite3.connect(db) as conn:
+        (total,) = conn.execute(
+            "SELECT COALESCE(SUM(CASE WHEN kind IN ('submit', 'unknown') THEN amount_usd "
+            "WHEN kind = 'refund' THEN -amount_usd ELSE 0 END), 0) FROM spend"
+        ).fetchone()
+    return float(total)
+
+
+def _take_price() -> float:
+    from tools.providers.registry import default_profile
+
+    profile = default_profile("kling")
+    return profile.price(profile.fit_duration(5) or 5)
 
 
 @pytest.mark.ffmpeg
@@ -83,6 +107,8 @@ def test_kill_during_make_then_resume_pays_each_take_once(
             }
         )
     )
+    # The first take's submit is accepted but its answer is still in flight at the kill.
+    _post(f"{url}/_sandbox/faults", {"provider": "kling", "kind": "slow_answer", "seconds": 30})
     out = tmp_path / "out"
     make = subprocess.Popen(
         [*CLI, "make", str(brief), "--takes", str(TAKES), "--out", str(out)],
@@ -102,6 +128,10 @@ def test_kill_during_make_then_resume_pays_each_take_once(
     db = data_dir / "reelforge.db"
     assert _count(db, "SELECT COUNT(*) FROM revisions") == 0  # killed mid-flight
     assert _count(db, "SELECT COUNT(*) FROM takes WHERE status = 'succeeded'") == 0
+    # Killed with answers possibly in flight: every accepted submit is already in the ledger
+    # (as `submit`, or held as `unknown`), so the ledger equals accepted submissions x price.
+    accepted = _stats(url)["submissions"]["kling"]
+    assert _ledger(db) == pytest.approx(accepted * _take_price())
 
     done = subprocess.run(
         [*CLI, "resume", "--json"], env=env, capture_output=True, text=True, timeout=60
@@ -113,6 +143,8 @@ def test_kill_during_make_then_resume_pays_each_take_once(
     assert _stats(url)["submissions"] == {"kling": TAKES}
     assert _count(db, "SELECT COUNT(*) FROM spend WHERE kind = 'submit'") == TAKES
     assert _count(db, "SELECT COUNT(*) FROM takes WHERE status = 'succeeded'") == TAKES
+    assert _count(db, "SELECT COUNT(*) FROM spend WHERE kind = 'unknown'") == 0
+    assert _ledger(db) == pytest.approx(TAKES * _take_price())
 
     again = subprocess.run([*CLI, "resume"], env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and "nothing to resume" in again.stdout

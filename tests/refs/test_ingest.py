@@ -241,6 +241,8 @@ def test_timecodes(text: str, seconds: float) -> None:
 
 
 class FakeGenerator:
+    price_usd = 0.0  # free: no approval needed (an unpriced generator is refused)
+
     def __init__(self) -> None:
         self.prompts: list[str] = []
 

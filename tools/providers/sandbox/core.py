@@ -29,9 +29,11 @@ FaultKind = Literal[
     "fail",  # the job runs and fails with `reason`
     "moderation",  # the job (or the create) is refused on content grounds
     "expire_url",  # the first output URL answers 403; re-polling gives a fresh one
+    "slow_answer",  # the submit is accepted (and counted), its answer comes `seconds` later
 ]
 Op = Literal["submit", "poll", "download", "any"]
 JOB_FAULTS = ("fail", "moderation", "expire_url")
+AFTER_ACCEPT = ("slow_answer",)
 BAD_KEYS = frozenset({"bad", "invalid", "wrong"})
 
 
@@ -206,7 +208,7 @@ class State:
                     continue
                 if kinds is not None and fault.kind not in kinds:
                     continue
-                if kinds is None and fault.kind in JOB_FAULTS:
+                if kinds is None and fault.kind in (*JOB_FAULTS, *AFTER_ACCEPT):
                     continue
                 if fault.times > 0:
                     fault.times -= 1
@@ -241,6 +243,13 @@ class State:
             self.jobs[job.id] = job
             self.submissions[job.provider] += 1
         return job
+
+    async def answer_late(self, provider: str) -> None:
+        """After accepting a submit: hold the answer back if a `slow_answer` is scripted (a
+        client killed or timing out meanwhile never learns the job id)."""
+        fault = self.take(provider, "submit", kinds=AFTER_ACCEPT)
+        if fault is not None:
+            await asyncio.sleep(fault.seconds)
 
     def job(self, job_id: str, provider: str) -> Job | None:
         job = self.jobs.get(job_id)

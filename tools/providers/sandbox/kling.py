@@ -156,6 +156,7 @@ def routes(state: State) -> list[web.RouteDef]:
         state.new_job(job)
         if external:
             by_external[external] = job.id
+        await state.answer_late(PREFIX)
         return ok(task(job, kind))
 
     async def query(request: web.Request) -> web.StreamResponse:
