@@ -103,7 +103,7 @@ def print_run(
     spend: float,
     *,
     as_json: bool,
-    unreconciled: list[dict[str, str]] | None = None,
+    unreconciled: list[dict[str, Any]] | None = None,
 ) -> None:
     """The summary of a finished run: JSON on stdout, or a line and the export paths; with
     the takes a resume could not reconcile, named."""
@@ -126,10 +126,11 @@ def print_run(
         typer.echo(line)
 
 
-def unreconciled_lines(takes: list[dict[str, str]]) -> list[str]:
+def unreconciled_lines(takes: list[dict[str, Any]]) -> list[str]:
     return [
-        f"not reconciled: take {t['take']} of shot {t['shot']} ({t['error']}); it was not sent "
-        "again (`reelforge resume --resubmit-unknown` sends it, and may pay twice)"
+        f"not reconciled: take {t['take']} of shot {t['shot']} on {t['provider']} ({t['error']});"
+        f" ${t['held_usd']:.2f} is held in the ledger as possibly charged; it was not sent again"
+        " (`reelforge resume --resubmit-unknown` sends it, and may pay twice)"
         for t in takes
     ]
 

@@ -44,9 +44,9 @@ def register(app: typer.Typer) -> None:
             services as open_services,
         )
         from agent.cli.progress import RichReporter
-        from memory.models import TakeStatus
         from memory.store import ProjectNotFound
         from tools.production import resume
+        from tools.takes import unreconciled_takes
 
         services = open_services()
         store = services.store
@@ -71,13 +71,18 @@ def register(app: typer.Typer) -> None:
             store.close()
             typer.echo(f"nothing to resume: {project.id} is finished (`reelforge show` has it)")
             return
-        unreconciled: list[dict[str, str]] = []
+        unreconciled: list[dict[str, Any]] = []
 
-        def left_unknown() -> list[dict[str, str]]:
+        def left_unknown() -> list[dict[str, Any]]:
             return [
-                {"take": t.id, "shot": t.shot_id, "error": t.error or "outcome unknown"}
-                for t in store.takes(project.id)
-                if t.status is TakeStatus.UNKNOWN
+                {
+                    "take": t.take_id,
+                    "shot": t.shot_id,
+                    "provider": t.provider,
+                    "error": t.why,
+                    "held_usd": t.held_usd,
+                }
+                for t in unreconciled_takes(store, project.id)
             ]
 
         async def go() -> tuple[Any, float]:
