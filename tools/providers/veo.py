@@ -245,20 +245,21 @@ class VeoProvider(HttpVideoProvider):
             headers=await self._auth(),
             model=model,
         )
-        return str(response.json()["name"])
+        return self._vertex.field(response, "submit", "name")
 
     async def _vertex_poll(self, job_id: str) -> JobStatus:
         assert self._vertex is not None
         resource = job_id.rpartition("/operations/")[0]
-        op = (
+        op = self._vertex.json_object(
             await self._vertex.request(
                 "POST",
                 f"v1/{resource}:fetchPredictOperation",
                 op="poll",
                 json={"operationName": job_id},
                 headers=await self._auth(),
-            )
-        ).json()
+            ),
+            "poll",
+        )
         if not op.get("done"):
             return JobStatus(job_id=job_id, state="running")
         if "error" in op:
@@ -322,12 +323,14 @@ class VeoProvider(HttpVideoProvider):
             json=self.payload(request),
             model=model,
         )
-        return str(response.json()["name"])
+        return self.api.field(response, "submit", "name")
 
     async def poll(self, job_id: str) -> JobStatus:
         if "/publishers/" in f"/{job_id}" and self._vertex is not None:
             return await self._vertex_poll(job_id)
-        op = (await self.api.request("GET", f"v1beta/{job_id}", op="poll")).json()
+        op = self.api.json_object(
+            await self.api.request("GET", f"v1beta/{job_id}", op="poll"), "poll"
+        )
         if not op.get("done"):
             return JobStatus(job_id=job_id, state="running")
         if "error" in op:
