@@ -614,30 +614,32 @@ def has_reference_store(settings: Settings) -> bool:
     return settings.chroma_url is not None or (settings.data_dir / "chroma").exists()
 
 
-def with_references(production: Production, settings: Settings, project: str | None) -> Production:
+def with_references(
+    production: Production,
+    settings: Settings,
+    project: str | None,
+    refs: Callable[[], RefStore],
+) -> Production:
     """`attach_references` when there is a reference store to read (a Chroma server, or an
     embedded store that references were added to); otherwise the production as it is, without
     starting Chroma or loading the embedding model."""
     if not has_reference_store(settings):
         return production
-    from memory.refstore import RefStore
-
-    return attach_references(
-        production, RefStore.open(settings.data_dir, settings.chroma_url), project
-    )
+    return attach_references(production, refs(), project)
 
 
-def reference_paths(shots: list[Shot], settings: Settings, project: str) -> dict[str, list[Path]]:
+def reference_paths(
+    shots: list[Shot], refs: Callable[[], RefStore], project: str
+) -> dict[str, list[Path]]:
     """Shot id -> the reference images to send its provider, within the provider's limit."""
     wanted = {i for shot in shots for i in shot.reference_ids}
     if not wanted:
         return {}
-    from memory.refstore import RefStore
     from tools.providers.registry import default_profile
 
-    refs = RefStore.open(settings.data_dir, settings.chroma_url).get(wanted, project)
+    found = refs().get(wanted, project)
     return {
-        shot.id: reference_images(shot, refs, default_profile(shot.provider, shot.model))
+        shot.id: reference_images(shot, found, default_profile(shot.provider, shot.model))
         for shot in shots
         if shot.reference_ids
     }
@@ -647,7 +649,7 @@ def score_consistency(
     shots: list[Shot],
     takes: Mapping[str, list[Take]],
     store: ProjectStore,
-    settings: Settings,
+    refs: Callable[[], RefStore],
     project: str,
 ) -> dict[str, str]:
     """Score each finished take of a shot that has references against them (and the style
@@ -656,15 +658,12 @@ def score_consistency(
     wanted = {i for shot in shots for i in shot.reference_ids}
     if not wanted:
         return {}
-    from memory.refstore import RefStore
     from tools.consistency import rank_takes
 
-    refs = {
-        r.id: r for r in RefStore.open(settings.data_dir, settings.chroma_url).get(wanted, project)
-    }
+    table = {r.id: r for r in refs().get(wanted, project)}
     drift: dict[str, str] = {}
     for shot in shots:
-        mine = [refs[i] for i in shot.reference_ids if i in refs]
+        mine = [table[i] for i in shot.reference_ids if i in table]
         done = [
             t
             for t in takes.get(shot.id, [])

@@ -512,7 +512,7 @@ class Studio:
         except ProductionError as exc:
             raise StudioError(str(exc)) from None
         drift = score_consistency(
-            wanted, batch.takes, self.services.store, self.services.settings, project.id
+            wanted, batch.takes, self.services.store, self.services.refs, project.id
         )
         picks = dict(production.picks)
         lines = []

@@ -41,7 +41,7 @@ def plan(
         notes.extend(drafter.take_notes())
     if brief.finishing is not None:
         production.finishing = brief.finishing.model_copy()
-    production = with_references(production, services.settings, project_id)
+    production = with_references(production, services.settings, project_id, services.refs)
     if old is None:
         return production
     return keep_picks(production, old)

@@ -40,7 +40,7 @@ async def render(
         project.id,
         shots,
         takes,
-        references=reference_paths(shots, services.settings, project.id),
+        references=reference_paths(shots, services.refs, project.id),
         store=services.store,
         registry=services.registry,
         take_dir=services.settings.media_dir / "takes",

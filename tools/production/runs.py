@@ -241,7 +241,7 @@ async def finish(
     from tools.references import score_consistency
 
     for sid, sentence in score_consistency(
-        production.shots(), batch.takes, store, services.settings, project.id
+        production.shots(), batch.takes, store, services.refs, project.id
     ).items():
         log.warning("shot %s: %s", sid, sentence)
     production = production.model_copy(update={"picks": best_picks(production, batch)})
