@@ -45,7 +45,13 @@ def test_runwayml_sdk_text_and_image_to_video(
 ) -> None:
     from runwayml import RunwayML
 
-    client = RunwayML(api_key="sandbox", base_url=slow.base_urls()["REELFORGE_RUNWAY_BASE_URL"])
+    # no SDK retries: on a loaded machine a slow answer would be sent again and counted twice
+    client = RunwayML(
+        api_key="sandbox",
+        base_url=slow.base_urls()["REELFORGE_RUNWAY_BASE_URL"],
+        max_retries=0,
+        timeout=120,
+    )
     request.addfinalizer(client.close)
     created = client.text_to_video.create(
         model="gen4.5", prompt_text="a lighthouse", ratio="1280:720", duration=5
@@ -73,7 +79,12 @@ def test_lumaai_sdk_generation(
 ) -> None:
     from lumaai import LumaAI
 
-    client = LumaAI(auth_token="sandbox", base_url=slow.base_urls()["REELFORGE_LUMA_BASE_URL"])
+    client = LumaAI(
+        auth_token="sandbox",
+        base_url=slow.base_urls()["REELFORGE_LUMA_BASE_URL"],
+        max_retries=0,
+        timeout=120,
+    )
     request.addfinalizer(client.close)
     generation = client.generations.create(
         model="ray-2", prompt="a lighthouse", aspect_ratio="16:9", duration="5s"
