@@ -177,6 +177,33 @@ class ThreadLock:
             self._lock.release()
 
 
+@asynccontextmanager
+async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    """Where conversations are checkpointed: LangGraph's Postgres saver on
+    REELFORGE_DATABASE_URL (shared by every process), else SQLite in the data dir."""
+    if settings.database_url is not None:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        url = settings.database_url.get_secret_value()
+        async with AsyncPostgresSaver.from_conn_string(url) as pg_saver:
+            await pg_saver.setup()  # its own versioned migrations, applied once
+            yield pg_saver
+        return
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    conn = await aiosqlite.connect(settings.data_dir / "threads.db")
+    try:
+        # WAL + synchronous=NORMAL: durable across a process crash, one fsync per
+        # checkpoint rather than per write; this is most of a turn's overhead otherwise.
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        yield AsyncSqliteSaver(conn)
+    finally:
+        await conn.close()
+
+
 class ChatRuntime:
     """Conversations over one set of services; safe to share between front ends."""
 
@@ -212,31 +239,22 @@ class ChatRuntime:
         summarizer: Any = None,
         read_dirs: tuple[Path, ...] = (),
     ) -> AsyncIterator[ChatRuntime]:
-        """A runtime with the SQLite checkpointer in the data dir, closed on exit."""
-        import aiosqlite
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
+        """A runtime with the configured checkpointer (`open_checkpointer`), closed on exit."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         own = services is None
         services = services or Services.open(settings)
-        conn = await aiosqlite.connect(settings.data_dir / "threads.db")
         try:
-            # WAL + synchronous=NORMAL: durable across a process crash, one fsync per
-            # checkpoint rather than per write; this is most of a turn's overhead otherwise.
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            saver = AsyncSqliteSaver(conn)
-            yield cls(
-                services,
-                model or chat_model(settings),
-                saver,
-                reporter,
-                out_dir,
-                summarizer,
-                read_dirs,
-            )
+            async with open_checkpointer(settings) as saver:
+                yield cls(
+                    services,
+                    model or chat_model(settings),
+                    saver,
+                    reporter,
+                    out_dir,
+                    summarizer,
+                    read_dirs,
+                )
         finally:
-            await conn.close()
             if own:
                 await services.aclose()
 

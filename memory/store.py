@@ -1,4 +1,4 @@
-"""SQLite project store: projects, append-only revisions, takes and the spend ledger.
+"""Project store (SQLite embedded, or Postgres with REELFORGE_DATABASE_URL): projects, append-only revisions, takes and the spend ledger.
 
 A project has one working copy (the production being worked on, saved as work happens so a crash
 loses nothing) and committed revisions, which are never overwritten: every finished change is a new
@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from memory.models import (
     ChatSession,
@@ -27,7 +30,12 @@ from memory.models import (
 )
 from memory.redact import redact
 
-SCHEMA = """
+# Ordered, versioned schema steps; each is applied once and recorded in `schema_version`. The
+# tokens in braces are the only dialect differences in the DDL. Never edit a released step: add one.
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
 CREATE TABLE IF NOT EXISTS projects (
     id TEXT PRIMARY KEY,
     slug TEXT NOT NULL,
@@ -44,7 +52,7 @@ CREATE TABLE IF NOT EXISTS revisions (
     PRIMARY KEY (project_id, number)
 );
 CREATE TABLE IF NOT EXISTS takes (
-    id TEXT PRIMARY KEY,
+    {takes_seq}id TEXT PRIMARY KEY,
     project_id TEXT NOT NULL REFERENCES projects(id),
     shot_id TEXT NOT NULL,
     input_hash TEXT NOT NULL,
@@ -68,14 +76,57 @@ CREATE TABLE IF NOT EXISTS runs (
     updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS spend (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq {serial},
     project_id TEXT NOT NULL,
     kind TEXT NOT NULL,
-    amount_usd REAL NOT NULL,
+    amount_usd {real} NOT NULL,
     body TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
-"""
+""",
+    ),
+    (
+        2,
+        """
+CREATE TABLE IF NOT EXISTS holds (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL REFERENCES projects(id),
+    amount_usd {real} NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS holds_by_project ON holds(project_id);
+""",
+    ),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """Everything that differs between SQLite and Postgres, in one place."""
+
+    name: str
+    ddl: dict[str, str]
+    row_order: str  # the column that keeps insertion order of takes
+
+    def sql(self, query: str) -> str:
+        return query if self.name == "sqlite" else query.replace("?", "%s")
+
+
+SQLITE = Dialect(
+    "sqlite",
+    {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL", "takes_seq": ""},
+    "rowid",
+)
+POSTGRES = Dialect(
+    "postgres",
+    {"serial": "BIGSERIAL PRIMARY KEY", "real": "DOUBLE PRECISION", "takes_seq": "seq BIGSERIAL, "},
+    "seq",
+)
+
+
+def is_database_url(target: object) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
 class ProjectNotFound(LookupError):
@@ -87,29 +138,99 @@ def slugify(text: str, max_len: int = 40) -> str:
     return slug[:max_len].strip("-") or "untitled"
 
 
-class ProjectStore:
-    """One SQLite file under the data dir. Safe for one process with several threads."""
+class OverBudget(Exception):
+    """A hold was refused: it would take the project's spend past the cap."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+
+class ProjectStore:
+    """The project store on one SQLite file under the data dir (safe for one process with several
+    threads), or on Postgres when given a `postgresql://` URL (safe for many processes)."""
+
+    def __init__(self, target: Path | str) -> None:
+        self._lock = threading.RLock()  # one statement or transaction on the connection at a time
+        self._conn: Any
+        if is_database_url(target):
+            import psycopg  # only needed with REELFORGE_DATABASE_URL
+
+            self.path: Path | None = None
+            self.dialect = POSTGRES
+            self._conn = psycopg.connect(str(target), autocommit=True)
+        else:
+            path = Path(target)
+            self.path = path
+            self.dialect = SQLITE
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+        self._in_tx = 0
+        self.migrate()
 
     def close(self) -> None:
-        self._db.close()
+        self._conn.close()
+
+    # -- the dialect seam: statements, transactions, locks ------------------------------------
+
+    def _x(self, query: str, params: Sequence[Any] = ()) -> None:
+        with self._lock:
+            self._conn.execute(self.dialect.sql(query), tuple(params))
+
+    def _q(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self._conn.execute(self.dialect.sql(query), tuple(params)).fetchall())
+
+    def _q1(self, query: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self._q(query, params)
+        return rows[0] if rows else None
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def transaction(self) -> Iterator[None]:
+        """All statements inside commit together or not at all. SQLite takes the database write
+        lock up front (BEGIN IMMEDIATE); Postgres locks rows as they are asked for."""
+        with self._lock:
+            if self._in_tx:  # nested: part of the outer transaction
+                yield
+                return
+            self._conn.execute("BEGIN IMMEDIATE" if self.dialect is SQLITE else "BEGIN")
+            self._in_tx += 1
+            try:
+                yield
+            except BaseException:
+                self._in_tx -= 1
+                self._conn.execute("ROLLBACK")
+                raise
+            self._in_tx -= 1
+            self._conn.execute("COMMIT")
+
+    def _lock_project(self, project_id: str) -> None:
+        """Inside a transaction: hold the project's row until commit, so another process deciding
+        on the same project waits (SQLite's BEGIN IMMEDIATE already holds the whole database)."""
+        if self.dialect is POSTGRES:
+            self._x("SELECT id FROM projects WHERE id = ? FOR UPDATE", (project_id,))
+
+    def migrate(self) -> int:
+        """Apply the schema steps this database has not had yet, once each; the new version."""
+        with self.transaction():
+            if self.dialect is POSTGRES:  # two processes starting together migrate one at a time
+                self._x("SELECT pg_advisory_xact_lock(7261001)")
+            self._x(
+                "CREATE TABLE IF NOT EXISTS schema_version "
+                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            row = self._q1("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+            current = int(row[0]) if row else 0
+            for version, ddl in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in ddl.format(**self.dialect.ddl).split(";"):
+                    if statement.strip():
+                        self._x(statement)
+                self._x("INSERT INTO schema_version VALUES (?, ?)", (version, utcnow().isoformat()))
+                current = version
+        return current
+
+    def schema_versions(self) -> list[int]:
+        return [int(r[0]) for r in self._q("SELECT version FROM schema_version ORDER BY version")]
 
     # -- projects ---------------------------------------------------------------------------
 
@@ -117,7 +238,7 @@ class ProjectStore:
         """Create a project whose working copy is `production`; it has no revision yet."""
         slug = slugify(title)
         project = Project(id=f"{slug}-{secrets.token_hex(3)}", slug=slug, title=title)
-        self._db.execute(
+        self._x(
             "INSERT INTO projects VALUES (?, ?, ?, ?, ?)",
             (
                 project.id,
@@ -131,33 +252,31 @@ class ProjectStore:
 
     def list_projects(self) -> list[tuple[Project, int]]:
         """Every project with its number of revisions, oldest first."""
-        rows = self._db.execute(
+        rows = self._q(
             "SELECT p.id, p.slug, p.title, p.created_at, COUNT(r.number) FROM projects p "
             "LEFT JOIN revisions r ON r.project_id = p.id GROUP BY p.id ORDER BY p.created_at"
-        ).fetchall()
+        )
         return [(Project(id=r[0], slug=r[1], title=r[2], created_at=r[3]), int(r[4])) for r in rows]
 
     def working(self, project_id: str) -> Production:
-        row = self._db.execute(
-            "SELECT working FROM projects WHERE id = ?", (project_id,)
-        ).fetchone()
+        row = self._q1("SELECT working FROM projects WHERE id = ?", (project_id,))
         if row is None:
             raise ProjectNotFound(f"no project {project_id!r}")
         return Production.model_validate_json(row[0])
 
     def save_working(self, project_id: str, production: Production) -> None:
-        self._db.execute(
+        self._x(
             "UPDATE projects SET working = ? WHERE id = ?",
             (production.model_dump_json(), project_id),
         )
 
     def get_project(self, ref: str) -> Project:
         """Find a project by id, unique id prefix, or slug (the newest with that slug)."""
-        rows = self._db.execute(
+        rows = self._q(
             "SELECT id, slug, title, created_at FROM projects WHERE id = ? OR slug = ? "
             "OR id LIKE ? ORDER BY (id = ?) DESC, created_at DESC",
             (ref, ref, ref.replace("%", "") + "%", ref),
-        ).fetchall()
+        )
         if not rows:
             raise ProjectNotFound(f"no project {ref!r}; `reelforge projects` lists them")
         exact = [r for r in rows if r[0] == ref or r[1] == ref]
@@ -170,10 +289,10 @@ class ProjectStore:
     # -- revisions --------------------------------------------------------------------------
 
     def _insert_revision(
-        self, db: sqlite3.Connection, project_id: str, number: int, note: str, prod: Production
+        self, project_id: str, number: int, note: str, prod: Production
     ) -> Revision:
         rev = Revision(project_id=project_id, number=number, note=note, production=prod)
-        db.execute(
+        self._x(
             "INSERT INTO revisions VALUES (?, ?, ?, ?, ?)",
             (project_id, number, note, rev.created_at.isoformat(), prod.model_dump_json()),
         )
@@ -181,23 +300,25 @@ class ProjectStore:
 
     def commit(self, project_id: str, production: Production, note: str) -> Revision:
         """Record `production` as the project's next revision (and its working copy)."""
-        with self.transaction() as db:
-            (last,) = db.execute(
+        with self.transaction():
+            self._lock_project(project_id)
+            row = self._q1(
                 "SELECT COALESCE(MAX(number), 0) FROM revisions WHERE project_id = ?",
                 (project_id,),
-            ).fetchone()
-            db.execute(
+            )
+            last = row[0] if row else 0
+            self._x(
                 "UPDATE projects SET working = ? WHERE id = ?",
                 (production.model_dump_json(), project_id),
             )
-            return self._insert_revision(db, project_id, int(last) + 1, note, production)
+            return self._insert_revision(project_id, int(last) + 1, note, production)
 
     def revisions(self, project_id: str) -> list[Revision]:
-        rows = self._db.execute(
+        rows = self._q(
             "SELECT number, note, created_at, production FROM revisions "
             "WHERE project_id = ? ORDER BY number",
             (project_id,),
-        ).fetchall()
+        )
         return [
             Revision(
                 project_id=project_id,
@@ -265,8 +386,9 @@ class ProjectStore:
     def save_take(self, take: Take) -> None:
         if take.error:  # no key a provider echoed back is ever stored
             take.error = redact(take.error)
-        self._db.execute(
-            "INSERT INTO takes VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+        self._x(
+            "INSERT INTO takes (id, project_id, shot_id, input_hash, status, body, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
             "status = excluded.status, body = excluded.body, updated_at = excluded.updated_at",
             (
                 take.id,
@@ -280,29 +402,31 @@ class ProjectStore:
         )
 
     def takes(self, project_id: str, shot_id: str | None = None) -> list[Take]:
+        order = self.dialect.row_order
         if shot_id is None:
-            rows = self._db.execute(
-                "SELECT body FROM takes WHERE project_id = ? ORDER BY rowid", (project_id,)
-            ).fetchall()
+            rows = self._q(
+                f"SELECT body FROM takes WHERE project_id = ? ORDER BY {order}", (project_id,)
+            )
         else:
-            rows = self._db.execute(
-                "SELECT body FROM takes WHERE project_id = ? AND shot_id = ? ORDER BY rowid",
+            rows = self._q(
+                f"SELECT body FROM takes WHERE project_id = ? AND shot_id = ? ORDER BY {order}",
                 (project_id, shot_id),
-            ).fetchall()
+            )
         return [Take.model_validate_json(r[0]) for r in rows]
 
     def take(self, take_id: str) -> Take:
-        row = self._db.execute("SELECT body FROM takes WHERE id = ?", (take_id,)).fetchone()
+        row = self._q1("SELECT body FROM takes WHERE id = ?", (take_id,))
         if row is None:
             raise KeyError(take_id)
         return Take.model_validate_json(row[0])
 
     def find_take_by_hash(self, input_hash: str) -> Take | None:
         """The newest successful take for these exact inputs, from any project."""
-        rows = self._db.execute(
-            "SELECT body FROM takes WHERE input_hash = ? AND status = ? ORDER BY rowid DESC",
+        order = self.dialect.row_order
+        rows = self._q(
+            f"SELECT body FROM takes WHERE input_hash = ? AND status = ? ORDER BY {order} DESC",
             (input_hash, TakeStatus.SUCCEEDED.value),
-        ).fetchall()
+        )
         for (body,) in rows:
             take = Take.model_validate_json(body)
             if take.file is not None and take.file.exists():
@@ -312,7 +436,7 @@ class ProjectStore:
     # -- spend ------------------------------------------------------------------------------
 
     def record_spend(self, entry: SpendEntry) -> None:
-        self._db.execute(
+        self._x(
             "INSERT INTO spend (project_id, kind, amount_usd, body, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
             (
@@ -325,66 +449,100 @@ class ProjectStore:
         )
 
     def spend(self, project_id: str) -> list[SpendEntry]:
-        rows = self._db.execute(
-            "SELECT body FROM spend WHERE project_id = ? ORDER BY seq", (project_id,)
-        ).fetchall()
+        rows = self._q("SELECT body FROM spend WHERE project_id = ? ORDER BY seq", (project_id,))
         return [SpendEntry.model_validate_json(r[0]) for r in rows]
 
     def total_spend(self, project_id: str) -> float:
-        (total,) = self._db.execute(
+        row = self._q1(
             "SELECT COALESCE(SUM(CASE kind WHEN 'submit' THEN amount_usd "
             "WHEN 'unknown' THEN amount_usd "
             "WHEN 'refund' THEN -amount_usd ELSE 0 END), 0) FROM spend WHERE project_id = ?",
             (project_id,),
-        ).fetchone()
-        return float(total)
+        )
+        return float(row[0]) if row else 0.0
+
+    # -- holds: money set aside for a submit in flight, decided under the project's lock -----
+
+    def held(self, project_id: str) -> float:
+        row = self._q1(
+            "SELECT COALESCE(SUM(amount_usd), 0) FROM holds WHERE project_id = ?", (project_id,)
+        )
+        return float(row[0]) if row else 0.0
+
+    def hold(self, project_id: str, amount_usd: float, cap_usd: float | None) -> str:
+        """Set `amount_usd` aside for a submit, or raise `OverBudget` if spend plus open holds
+        plus it would pass `cap_usd`. The check and the insert happen under a lock on the
+        project (row lock on Postgres), so two processes can never pass a cap together."""
+        with self.transaction():
+            self._lock_project(project_id)
+            committed = self.total_spend(project_id) + self.held(project_id)
+            if cap_usd is not None and committed + amount_usd > cap_usd + 1e-9:
+                left = max(0.0, cap_usd - committed)
+                raise OverBudget(
+                    f"${amount_usd:.2f} is over the budget of ${cap_usd:.2f} (${left:.2f} left)"
+                )
+            hold_id = secrets.token_hex(8)
+            self._x(
+                "INSERT INTO holds VALUES (?, ?, ?, ?)",
+                (hold_id, project_id, amount_usd, utcnow().isoformat()),
+            )
+        return hold_id
+
+    def settle(self, hold_id: str, take: Take | None, spend: SpendEntry | None) -> None:
+        """The submit went through: the hold becomes its take and spend entry, atomically."""
+        with self.transaction():
+            self._x("DELETE FROM holds WHERE id = ?", (hold_id,))
+            if take is not None:
+                self.save_take(take)
+            if spend is not None:
+                self.record_spend(spend)
+
+    def release(self, hold_id: str) -> None:
+        """The submit was refused: nothing was charged, the money is free again."""
+        self._x("DELETE FROM holds WHERE id = ?", (hold_id,))
 
     # -- runs (what `reelforge make` was asked, so `reelforge resume` can finish it) ----------
 
     def save_run(self, project_id: str, body: str, *, finished: bool = False) -> None:
         """Record a pipeline run's parameters (JSON, owned by the caller) and whether it ended."""
-        self._db.execute(
+        self._x(
             "INSERT INTO runs VALUES (?, ?, ?, ?) ON CONFLICT(project_id) DO UPDATE SET "
             "body = excluded.body, finished = excluded.finished, updated_at = excluded.updated_at",
             (project_id, body, int(finished), utcnow().isoformat()),
         )
 
     def run(self, project_id: str) -> tuple[str, bool] | None:
-        row = self._db.execute(
-            "SELECT body, finished FROM runs WHERE project_id = ?", (project_id,)
-        ).fetchone()
+        row = self._q1("SELECT body, finished FROM runs WHERE project_id = ?", (project_id,))
         return None if row is None else (str(row[0]), bool(row[1]))
 
     def unfinished_projects(self) -> list[str]:
         """Projects with a run that did not finish or a take still in flight, newest first."""
-        rows = self._db.execute(
+        rows = self._q(
             "SELECT project_id, MAX(t) FROM ("
             "SELECT project_id, updated_at AS t FROM runs WHERE finished = 0 UNION ALL "
             "SELECT project_id, updated_at AS t FROM takes WHERE status IN (?, ?, ?, ?)"
-            ") GROUP BY project_id ORDER BY MAX(t) DESC",
+            ") AS u GROUP BY project_id ORDER BY MAX(t) DESC",
             (
                 TakeStatus.SUBMITTING.value,
                 TakeStatus.SUBMITTED.value,
                 TakeStatus.RUNNING.value,
                 TakeStatus.UNKNOWN.value,
             ),
-        ).fetchall()
+        )
         return [str(r[0]) for r in rows]
 
     # -- conversation sessions --------------------------------------------------------------
 
     def session(self, thread_id: str) -> ChatSession:
         """The thread's session, or a new empty one (not saved until `save_session`)."""
-        row = self._db.execute(
-            "SELECT body FROM sessions WHERE thread_id = ?", (thread_id,)
-        ).fetchone()
+        row = self._q1("SELECT body FROM sessions WHERE thread_id = ?", (thread_id,))
         if row is None:
             return ChatSession(thread_id=thread_id)
         return ChatSession.model_validate_json(row[0])
 
     def save_session(self, session: ChatSession) -> None:
         session.updated_at = utcnow()
-        self._db.execute(
+        self._x(
             "INSERT INTO sessions VALUES (?, ?, ?, ?) ON CONFLICT(thread_id) DO UPDATE SET "
             "project_id = excluded.project_id, body = excluded.body, "
             "updated_at = excluded.updated_at",
@@ -398,8 +556,8 @@ class ProjectStore:
 
     def thread_for_project(self, project_id: str) -> str | None:
         """The most recently active conversation thread working on `project_id`."""
-        row = self._db.execute(
+        row = self._q1(
             "SELECT thread_id FROM sessions WHERE project_id = ? ORDER BY updated_at DESC",
             (project_id,),
-        ).fetchone()
+        )
         return None if row is None else str(row[0])

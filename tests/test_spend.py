@@ -117,12 +117,27 @@ async def _no_sleep(seconds: float) -> None:
     await asyncio.sleep(0)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+    """The ledger runs on the embedded SQLite file and on a real Postgres database."""
+    if request.param == "sqlite":
+        return None
+    from tests.pg.server import server
+
+    return server().create_database(f"spend_{tmp_path.name}".lower().replace("-", "_"))
+
+
 def test_spend_never_exceeds_the_cap_randomized(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str | None
 ) -> None:
     monkeypatch.setattr(takes_mod, "quality_check", lambda path, request: (0.5, []))
-    settings = Settings(data_dir=tmp_path / "data", runwayml_api_secret=SecretStr("k"))
-    store = ProjectStore(settings.db_path)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        runwayml_api_secret=SecretStr("k"),
+        database_url=SecretStr(backend) if backend else None,
+    )
+    store = ProjectStore(settings.store_target)
+    assert store.dialect.name == ("postgres" if backend else "sqlite")
     from memory.models import Brief
 
     capped_runs = refused_takes = 0

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     history_messages: int = Field(
         default=60, ge=10, le=1000, description="Summarise a thread's history beyond this."
     )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql:// URL: the project store, spend ledger and chat checkpoints on "
+        "Postgres (team scale); default: SQLite files in data_dir.",
+    )
     chroma_url: str | None = Field(
         default=None, description="Chroma server for references; default: embedded in data_dir."
     )
@@ -144,6 +149,11 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.data_dir / "reelforge.db"
+
+    @property
+    def store_target(self) -> Path | str:
+        """Where the project store lives: the Postgres URL if configured, else the SQLite file."""
+        return self.database_url.get_secret_value() if self.database_url else self.db_path
 
     @property
     def media_dir(self) -> Path:

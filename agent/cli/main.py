@@ -552,6 +552,10 @@ from agent.cli import review_cmd  # noqa: E402  (registers `reelforge takes` and
 
 review_cmd.register(app)
 
+from agent.cli import doctor_cmd  # noqa: E402  (registers `reelforge doctor`)
+
+doctor_cmd.register(app)
+
 
 def run() -> None:
     """Console entry point."""

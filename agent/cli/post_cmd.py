@@ -526,7 +526,7 @@ def export_cmd(
 
     if not otio_flag:
         _fail("choose an export format: --otio")
-    store = ProjectStore(Settings().db_path)
+    store = ProjectStore(Settings().store_target)
     try:
         try:
             project = store.get_project(project_ref)

@@ -87,7 +87,7 @@ def _scope(settings: Settings, project: str | None, library: bool) -> str | None
         return None
     from memory.store import ProjectNotFound, ProjectStore
 
-    store = ProjectStore(settings.db_path)
+    store = ProjectStore(settings.store_target)
     try:
         return store.get_project(project).id
     except ProjectNotFound as exc:

@@ -46,7 +46,7 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
-        return cls(settings, ProjectStore(settings.db_path), Registry(settings))
+        return cls(settings, ProjectStore(settings.store_target), Registry(settings))
 
     def refs(self) -> RefStore:
         """The reference store, opened on first use and kept: the one place that opens it."""
