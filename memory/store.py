@@ -112,6 +112,12 @@ class Dialect:
     def sql(self, query: str) -> str:
         return query if self.name == "sqlite" else query.replace("?", "%s")
 
+    def json_text(self, column: str, key: str) -> str:
+        """SQL for the text of `key` in the JSON document held in `column`."""
+        if self.name == "sqlite":
+            return f"json_extract({column}, '$.{key}')"
+        return f"(({column})::jsonb ->> '{key}')"
+
 
 SQLITE = Dialect(
     "sqlite",
@@ -355,10 +361,11 @@ class ProjectStore:
 
     def hold(self, take_id: str) -> SpendEntry | None:
         """The take's outstanding `unknown` entry, if any."""
-        row = self._db.execute(
-            "SELECT body FROM spend WHERE kind = 'unknown' AND json_extract(body, '$.take_id') = ?",
+        row = self._q1(
+            "SELECT body FROM spend WHERE kind = 'unknown' AND "
+            f"{self.dialect.json_text('body', 'take_id')} = ?",
             (take_id,),
-        ).fetchone()
+        )
         return SpendEntry.model_validate_json(row[0]) if row else None
 
     def refuse_hold(self, take: Take, note: str) -> None:
@@ -376,12 +383,16 @@ class ProjectStore:
             return self._settle_hold(take_id, entry)
 
     def _settle_hold(self, take_id: str, entry: SpendEntry) -> bool:
-        cur = self._db.execute(
-            "UPDATE spend SET kind = ?, amount_usd = ?, body = ? WHERE seq = (SELECT seq FROM "
-            "spend WHERE kind = 'unknown' AND json_extract(body, '$.take_id') = ? LIMIT 1)",
-            (entry.kind, entry.amount_usd, entry.model_dump_json(), take_id),
-        )
-        return cur.rowcount > 0
+        key = self.dialect.json_text("body", "take_id")
+        with self._lock:
+            cur = self._conn.execute(
+                self.dialect.sql(
+                    "UPDATE spend SET kind = ?, amount_usd = ?, body = ? WHERE seq = (SELECT seq "
+                    f"FROM spend WHERE kind = 'unknown' AND {key} = ? LIMIT 1)"
+                ),
+                (entry.kind, entry.amount_usd, entry.model_dump_json(), take_id),
+            )
+            return bool(cur.rowcount > 0)
 
     def save_take(self, take: Take) -> None:
         if take.error:  # no key a provider echoed back is ever stored
@@ -463,19 +474,19 @@ class ProjectStore:
 
     # -- holds: money set aside for a submit in flight, decided under the project's lock -----
 
-    def held(self, project_id: str) -> float:
+    def reserved(self, project_id: str) -> float:
         row = self._q1(
             "SELECT COALESCE(SUM(amount_usd), 0) FROM holds WHERE project_id = ?", (project_id,)
         )
         return float(row[0]) if row else 0.0
 
-    def hold(self, project_id: str, amount_usd: float, cap_usd: float | None) -> str:
+    def reserve(self, project_id: str, amount_usd: float, cap_usd: float | None) -> str:
         """Set `amount_usd` aside for a submit, or raise `OverBudget` if spend plus open holds
         plus it would pass `cap_usd`. The check and the insert happen under a lock on the
         project (row lock on Postgres), so two processes can never pass a cap together."""
         with self.transaction():
             self._lock_project(project_id)
-            committed = self.total_spend(project_id) + self.held(project_id)
+            committed = self.total_spend(project_id) + self.reserved(project_id)
             if cap_usd is not None and committed + amount_usd > cap_usd + 1e-9:
                 left = max(0.0, cap_usd - committed)
                 raise OverBudget(
@@ -488,7 +499,7 @@ class ProjectStore:
             )
         return hold_id
 
-    def settle(self, hold_id: str, take: Take | None, spend: SpendEntry | None) -> None:
+    def settle_reservation(self, hold_id: str, take: Take | None, spend: SpendEntry | None) -> None:
         """The submit went through: the hold becomes its take and spend entry, atomically."""
         with self.transaction():
             self._x("DELETE FROM holds WHERE id = ?", (hold_id,))
@@ -497,7 +508,7 @@ class ProjectStore:
             if spend is not None:
                 self.record_spend(spend)
 
-    def release(self, hold_id: str) -> None:
+    def release_reservation(self, hold_id: str) -> None:
         """The submit was refused: nothing was charged, the money is free again."""
         self._x("DELETE FROM holds WHERE id = ?", (hold_id,))
 

@@ -132,6 +132,40 @@ def test_a_submitted_take_and_its_charge_are_written_together(
     assert store.total_spend(p) == 0.5
 
 
+def test_an_unknown_submit_is_held_then_settled_or_refused(
+    open_store: Callable[[], ProjectStore],
+) -> None:
+    """On both backends: a take's price is held as `unknown` before its submit (counted), then
+    becomes its `submit` charge when the job is known, or `refused` (not counted)."""
+    store = open_store()
+    p = store.create_project("x", Production(brief=BRIEF)).id
+    for tid in ("t1", "t2"):
+        take = Take(id=tid, project_id=p, shot_id="1.1", provider="kling", seed=1, input_hash=tid)
+        price = SpendEntry(project_id=p, kind="submit", amount_usd=0.5, take_id=tid)
+        store.save_submitting(take, price)
+    assert store.total_spend(p) == pytest.approx(1.0)
+    held = store.hold("t1")
+    assert held is not None and held.kind == "unknown" and held.amount_usd == 0.5
+    done = Take(
+        id="t1",
+        project_id=p,
+        shot_id="1.1",
+        provider="kling",
+        seed=1,
+        input_hash="t1",
+        job_id="job-1",
+        status=TakeStatus.SUBMITTED,
+        cost_usd=0.5,
+    )
+    charge = SpendEntry(project_id=p, kind="submit", amount_usd=0.5, job_id="job-1", take_id="t1")
+    store.save_submitted(done, charge)
+    assert store.hold("t1") is None and store.total_spend(p) == pytest.approx(1.0)
+    refused = Take(id="t2", project_id=p, shot_id="1.1", provider="kling", seed=1, input_hash="t2")
+    store.refuse_hold(refused, "HTTP 400: refused")
+    assert store.hold("t2") is None and store.total_spend(p) == pytest.approx(0.5)
+    assert sorted(e.kind for e in store.spend(p)) == ["refused", "submit"]
+
+
 def test_schema_steps_are_versioned_and_applied_once(
     open_store: Callable[[], ProjectStore],
 ) -> None:
@@ -150,16 +184,16 @@ def test_holds_count_against_the_cap_until_settled_or_released(
     store = open_store()
     p = store.create_project("x", Production(brief=BRIEF)).id
     store.record_spend(SpendEntry(project_id=p, kind="submit", amount_usd=0.4))
-    first = store.hold(p, 0.5, cap_usd=1.0)
+    first = store.reserve(p, 0.5, cap_usd=1.0)
     with pytest.raises(OverBudget, match=r"\$0\.10 left"):
-        store.hold(p, 0.2, cap_usd=1.0)  # 0.4 spent + 0.5 held + 0.2 > 1.0
-    store.release(first)
-    second = store.hold(p, 0.6, cap_usd=1.0)
+        store.reserve(p, 0.2, cap_usd=1.0)  # 0.4 spent + 0.5 held + 0.2 > 1.0
+    store.release_reservation(first)
+    second = store.reserve(p, 0.6, cap_usd=1.0)
     take = Take(id="t", project_id=p, shot_id="1.1", provider="kling", seed=1, input_hash="h")
     spent = SpendEntry(project_id=p, kind="submit", amount_usd=0.6, take_id="t")
-    store.settle(second, take, spent)
-    assert store.held(p) == 0 and store.total_spend(p) == pytest.approx(1.0)
+    store.settle_reservation(second, take, spent)
+    assert store.reserved(p) == 0 and store.total_spend(p) == pytest.approx(1.0)
     assert [t.id for t in store.takes(p)] == ["t"]
     with pytest.raises(OverBudget):
-        store.hold(p, 0.01, cap_usd=1.0)
-    store.hold(p, 5.0, cap_usd=None)  # no cap, no refusal
+        store.reserve(p, 0.01, cap_usd=1.0)
+    store.reserve(p, 5.0, cap_usd=None)  # no cap, no refusal

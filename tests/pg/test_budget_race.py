@@ -42,7 +42,7 @@ def test_concurrent_holds_on_separate_connections_never_pass_the_cap(
         start.wait()
         for _ in range(tries):
             try:
-                hold = store.hold(project, amount, cap_usd=cap)
+                hold = store.reserve(project, amount, cap_usd=cap)
             except OverBudget:
                 with mutex:
                     refused += 1
@@ -60,7 +60,7 @@ def test_concurrent_holds_on_separate_connections_never_pass_the_cap(
     try:
         assert errors == []
         assert len(granted) == int(cap / amount) and refused == workers * tries - len(granted)
-        assert setup.held(project) == pytest.approx(cap)
+        assert setup.reserved(project) == pytest.approx(cap)
     finally:
         for s in [setup, *stores]:
             s.close()
