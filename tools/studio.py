@@ -50,6 +50,7 @@ from tools.production.pricing import (
 from tools.production.rendering import ranked_takes, render_takes
 from tools.production.revision import RevisionPlan, RevisionPlanError
 from tools.production.services import ProductionError, Reporter, Services, project_dir
+from tools.production.sheets import contact_sheets
 from tools.production.soundtrack import MusicError, check_music_file
 from tools.providers.registry import UnknownProvider, check_provider_id
 from tools.references import has_reference_store, score_consistency
@@ -533,7 +534,33 @@ class Studio:
         self.services.store.save_working(project.id, production)
         spent = self.services.store.total_spend(project.id) - spent_before
         head = f"Rendered takes for {len(wanted)} shot(s); spent ${spent:.2f}."
-        return "\n".join([head, *lines, "Export next, or pick other takes."])
+        sheets = self._sheet_lines(project, production, [s.id for s in wanted])
+        return "\n".join([head, *lines, "Export next, or pick other takes.", *sheets])
+
+    def _sheet_lines(
+        self, project: Project, production: Production, shot_ids: list[str]
+    ) -> list[str]:
+        """Where each shot's contact sheet is; a sheet that cannot be drawn never fails the
+        takes it shows."""
+        try:
+            sheets = contact_sheets(self.services, project, production, shot_ids)
+        except (OSError, ValueError) as exc:
+            return [f"(No contact sheets this time: {exc}.)"]
+        if not sheets:
+            return []
+        head = "Contact sheets (each shot's takes side by side; pick one by its take number):"
+        return [head, *(f"- shot {shot_id}: {path}" for shot_id, path in sheets)]
+
+    def contact_sheets(self, only: frozenset[str] | None = None) -> list[tuple[str, Path]]:
+        """(shot id, contact sheet PNG) of every shot with takes (only shots with a take in
+        `only`, when given): the sheet `reelforge takes` and the board show."""
+        project, production = self._require_project()
+        shot_ids = [
+            s.id
+            for s in production.shots()
+            if only is None or any(t.id in only for t in self.ranked_takes(s.id, production))
+        ]
+        return contact_sheets(self.services, project, production, shot_ids)
 
     def _varied(self, project: Project, production: Production, takes: int | None) -> Production:
         """The production with a variation plan for every take asked of each shot, saved

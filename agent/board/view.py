@@ -1,5 +1,6 @@
 """What the board and `reelforge takes` show: the project's shots with their ranked takes, each
-take's scores and flags, and one contact sheet per shot (rendered on demand, cached by content)."""
+take's scores and flags, and one contact sheet per shot (the engine's `tools.production.sheets`:
+the same sheet chat names and Slack posts)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.board import actions
-from memory.models import Production, Project, Revision, Shot, Take, stable_hash
-from tools.post.contact import TakeTile, contact_sheet, sample_frames
+from memory.models import Production, Project, Revision, Shot, Take
+from tools.production.sheets import poster, shot_sheet
+from tools.production.sheets import sheets_dir as sheets_dir  # the board app serves from it
 
 if TYPE_CHECKING:
     from tools.production import Services
@@ -46,10 +48,6 @@ class BoardView:
     spend_by_revision: dict[int, float] = field(default_factory=dict)
 
 
-def sheets_dir(services: Services, project_id: str) -> Path:
-    return services.settings.media_dir / "sheets" / project_id
-
-
 def _variation(shot: Shot) -> str:
     """The craft helper may give a shot `variations`; be tolerant when it is absent."""
     value: Any = getattr(shot, "variations", None) or getattr(shot, "variation", None)
@@ -72,7 +70,7 @@ def board_view(services: Services, project_id: str, *, sheets: bool = True) -> B
         failed = sum(1 for t in store.takes(project.id, shot.id) if t.status.value == "failed")
         view = ShotView(shot, views, failed, variation=_variation(shot))
         if sheets and views:
-            view.sheet = shot_sheet(services, project, shot, views)
+            view.sheet = shot_sheet(services, project, shot, [t.take for t in views], picked)
             for t in views:
                 t.poster = poster(services, project.id, t.take)
         shots.append(view)
@@ -90,41 +88,6 @@ def board_view(services: Services, project_id: str, *, sheets: bool = True) -> B
             4,
         )
     return BoardView(project, production, shots, revisions, store.total_spend(project.id), by_rev)
-
-
-def shot_sheet(services: Services, project: Project, shot: Shot, takes: list[TakeView]) -> Path:
-    """The shot's contact sheet, re-drawn only when its takes, scores or pick changed."""
-    tiles = [
-        TakeTile(
-            video=t.take.file,
-            number=t.number,
-            score=t.take.score,
-            flags=tuple(t.flags),
-            picked=t.picked,
-            note=f"{t.take.provider} · ${t.take.cost_usd:.2f}",
-        )
-        for t in takes
-    ]
-    key = stable_hash([tile.__dict__ for tile in tiles])
-    out = sheets_dir(services, project.id) / f"shot-{shot.id}.png"
-    stamp = out.with_suffix(".key")
-    if out.is_file() and stamp.is_file() and stamp.read_text() == key:
-        return out
-    contact_sheet(tiles, out, title=f"{project.title} · shot {shot.id}: {shot.description}"[:90])
-    stamp.write_text(key)
-    return out
-
-
-def poster(services: Services, project_id: str, take: Take) -> Path | None:
-    """A still of the take's first frame (the thumbnail before it plays)."""
-    if take.file is None or not take.file.is_file():
-        return None
-    out = sheets_dir(services, project_id) / f"take-{take.id}.png"
-    if not out.is_file():
-        frame = sample_frames(take.file, 1, 320)[0]
-        out.parent.mkdir(parents=True, exist_ok=True)
-        frame.save(out, format="PNG")
-    return out
 
 
 def takes_json(view: BoardView) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ FORMAT_CHOICES = (
     ("All three", "all three formats"),
 )
 SECTION_LIMIT = 2900  # Slack caps section text at 3000 characters
+SHEETS_COMMENT = "Contact sheets: each shot's takes side by side, numbered as the buttons below."
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,11 @@ def take_blocks(shots: list[ShotTakes]) -> list[Block]:
         }
     )
     return blocks
+
+
+def sheet_names(shot_id: str) -> dict[str, str]:
+    """File name and title of a shot's contact sheet in the thread."""
+    return {"filename": f"shot-{shot_id}-sheet.png", "title": f"shot {shot_id}: contact sheet"}
 
 
 def format_blocks(question: str) -> list[Block]:

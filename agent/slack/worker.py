@@ -2,8 +2,8 @@
 
 Listeners hand jobs over and return at once (Slack wants an ack within 3 s; a turn may render
 for minutes). Jobs of one Slack thread run one at a time, in arrival order; different threads run
-concurrently. Replies, approval and take buttons, previews and exports are posted back into the
-thread. Web API calls are blocking (slack-sdk's WebClient, with its 429 Retry-After handler), so
+concurrently. Replies, approval and take buttons, previews, contact sheets and exports are posted
+back into the thread. Web API calls are blocking (slack-sdk's WebClient, with its 429 Retry-After handler), so
 they run in a small pool off the loop. `join()` waits until no job is outstanding: tests use it
 instead of sleeping.
 """
@@ -446,10 +446,30 @@ class SlackWorker:
                     for name, path in existing[:MAX_PREVIEWS]
                 ],
             )
+        sheets = [(shot_id, path) for shot_id, path in self._sheets(studio, new) if path.is_file()]
+        if sheets:
+            await self.call(
+                "files_upload_v2",
+                channel=where.channel,
+                thread_ts=where.thread_ts,
+                initial_comment=blocks.SHEETS_COMMENT,
+                file_uploads=[
+                    {"file": str(path), **blocks.sheet_names(shot_id)} for shot_id, path in sheets
+                ],
+            )
         if shots:
             await self._post(
                 where, "Pick a take for each shot, or ask for a new one.", blocks.take_blocks(shots)
             )
+
+    def _sheets(self, studio: Studio, new: frozenset[str]) -> list[tuple[str, Path]]:
+        """The contact sheets of the shots with new takes; a sheet that cannot be drawn is
+        logged and left out (the takes and their buttons still arrive)."""
+        try:
+            return studio.contact_sheets(new)
+        except (OSError, ValueError):
+            logger.exception("could not draw the contact sheets")
+            return []
 
     async def _post_exports(self, where: Where, number: int, exports: list[Path]) -> None:
         for i, path in enumerate(exports):

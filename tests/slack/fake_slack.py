@@ -1,7 +1,7 @@
 """A loopback fake of the Slack Web API: records every (method, params) and answers ok.
 
 `files.getUploadURLExternal` returns an upload URL on this server, which accepts the raw upload
-POST (recorded as `__upload__`); `/files/<name>` serves registered bytes to the bot token only;
+POST (recorded as `__upload__` with its size and first bytes); `/files/<name>` serves registered bytes to the bot token only;
 `rate_limit(method)` makes the next call of `method` answer 429 with Retry-After: 0.
 """
 
@@ -52,7 +52,9 @@ class FakeSlack:
                 parts = urlsplit(self.path)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if parts.path.startswith("/upload/"):
-                    fake.record("__upload__", {"id": parts.path[8:], "bytes": len(raw)})
+                    fake.record(
+                        "__upload__", {"id": parts.path[8:], "bytes": len(raw), "head": raw[:8]}
+                    )
                     return self._send(200, b"OK", {"Content-Type": "text/plain"})
                 method = parts.path.removeprefix("/api/")
                 params: dict[str, Any] = dict(parse_qsl(parts.query))

@@ -1,6 +1,7 @@
 """Must hold: a full production in one faked Slack thread. A mention starts the interview, the
-formats come from a button, paid takes wait for the approval button (with the price), take 2 is
-picked with a button, three exports are posted in the thread; then "make it moodier" -> a, and
+formats come from a button, paid takes wait for the approval button (with the price), the shot's
+contact sheet is uploaded into the thread just before the pick buttons, take 2 is picked with a
+button, three exports are posted in the thread; then "make it moodier" -> a, and
 three new exports. A paid provider is faked so that an approval is asked for."""
 
 from __future__ import annotations
@@ -105,7 +106,34 @@ def test_a_whole_production_in_one_thread(
     # progress was shown while the pipeline ran
     assert any("rendering takes" in text for text in bot.texts())
 
-    # the takes came as previews and pick-a-take buttons; take 2 of shot 1.1 is picked
+    # the takes came as previews, the shot's contact sheet (the PNG the engine drew, uploaded
+    # into this thread) and then the pick-a-take buttons; take 2 of shot 1.1 is picked
+    studio = bot.worker.runtime.studio(thread_id)
+    ((sheet_shot, sheet),) = studio.contact_sheets()
+    assert sheet_shot == "1.1" and sheet.is_file()
+    (asked,) = [
+        u for u in bot.slack.of("files.getUploadURLExternal") if u["filename"].endswith("sheet.png")
+    ]
+    assert (
+        asked["filename"] == "shot-1.1-sheet.png" and int(asked["length"]) == sheet.stat().st_size
+    )
+    png = b"\x89PNG\r\n\x1a\n"
+    assert [u["bytes"] for u in bot.slack.of("__upload__") if u["head"] == png] == [
+        sheet.stat().st_size
+    ]
+    calls = bot.slack.calls
+    (at_sheet,) = [
+        i
+        for i, (m, p) in enumerate(calls)
+        if m == "files.completeUploadExternal"
+        and [f["title"] for f in json.loads(p["files"])] == ["shot 1.1: contact sheet"]
+    ]
+    assert calls[at_sheet][1]["thread_ts"] == THREAD
+    assert calls[at_sheet][1]["initial_comment"] == blocks.SHEETS_COMMENT
+    at_buttons = next(
+        i for i, (m, p) in enumerate(calls) if m == "chat.postMessage" and "rf_pick_" in str(p)
+    )
+    assert at_sheet < at_buttons
     take_buttons = _buttons(bot, blocks.PICK)
     assert [b[0] for b in take_buttons] == ["rf_pick_1", "rf_pick_2"]
     value = take_buttons[1][1]["value"]
