@@ -97,6 +97,11 @@ def test_make_and_chat_export_the_same_files(tmp_path: Path) -> None:
     made_files = sorted(Path(p).relative_to(tmp_path / "make") for p in result["exports"])
     chat_files = sorted(Path(p).relative_to(tmp_path / "chat") for p in production.exports)
     assert made_files == chat_files and made_files[0].parts[0] == "rev-1"
+    # the one --out rule: every revision kept in OUT/rev-N, the latest also in OUT itself
+    for out, files in ((tmp_path / "make", made_files), (tmp_path / "chat", chat_files)):
+        for name in files:
+            latest = out / name.name
+            assert latest.is_file() and latest.samefile(out / name), latest
     assert "Exported revision 1" in said
 
 

@@ -36,6 +36,7 @@ from tools.production.assembly import (
     confined,
     export_dir,
     output_root,
+    publish_latest,
     write_timeline,
 )
 from tools.production.planning import plan as plan_production
@@ -696,6 +697,7 @@ class Studio:
         except ProductionError as exc:
             raise StudioError(str(exc)) from None
         revision = self.services.store.commit(project.id, production, note)
+        publish_latest(production.exports, out_dir or self.out_dir)
         files = "\n".join(f"- {p}" for p in production.exports)
         said = "".join(f"\nNote: {n}" for n in notes)
         return f"Exported revision {revision.number} ({note}):\n{files}{said}"

@@ -93,7 +93,6 @@ def register(app: typer.Typer) -> None:
         except OSError as exc:
             services.store.close()
             fail(f"cannot listen on {host}:{port}: {exc.strerror}")
-        sock.listen()  # connections wait in the backlog, not refused, until uvicorn serves
         bound = sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
         typer.echo(f"review board for {project.title}: http://{shown}:{bound}/?token={token}")

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from memory.models import Aspect, Production, Project, aspect_tag
@@ -42,8 +44,32 @@ def output_root(settings: Settings, project_id: str, out: Path | None) -> Path:
 
 
 def export_dir(settings: Settings, project_id: str, number: int, out: Path | None) -> Path:
-    """The one `--out` rule: revision `number` goes to `<root>/rev-<number>/`."""
+    """The one `--out` rule: revision `number` goes to `<root>/rev-<number>/` (every revision
+    is kept); with an `--out`, `publish_latest` also puts the newest files in it directly."""
     return output_root(settings, project_id, out) / f"rev-{number}"
+
+
+def publish_latest(files: Sequence[Path | str], out: Path | None) -> list[Path]:
+    """The latest revision's files, also directly in the `--out` folder the person gave (what
+    they asked for: `make --out D` gives D/<title>-9x16.mp4); the same file (a hard link where
+    the filesystem allows, else a copy), replacing the previous revision's of the same name."""
+    if out is None:
+        return []
+    placed = []
+    for item in files:
+        source = Path(item)
+        dest = out / source.name
+        if source.resolve().parent == dest.resolve().parent:
+            continue
+        staging = dest.with_name(f".{dest.name}.part")
+        staging.unlink(missing_ok=True)
+        try:
+            os.link(source, staging)
+        except OSError:
+            shutil.copy2(source, staging)
+        os.replace(staging, dest)
+        placed.append(dest)
+    return placed
 
 
 def check_output_dir(path: Path) -> None:

@@ -19,7 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from memory.models import Brief, Project, Revision, Shot
 from memory.store import ProjectStore
-from tools.production.assembly import assemble_and_export, check_output_dir, export_dir
+from tools.production.assembly import (
+    assemble_and_export,
+    check_output_dir,
+    export_dir,
+    publish_latest,
+)
 from tools.production.planning import fallback_shot, plan, replace_shots
 from tools.production.pricing import quote_production
 from tools.production.rendering import best_picks, render, require_takes
@@ -253,5 +258,6 @@ async def finish(
         project, production, services, target, step, notes, budget_usd=cap
     )
     revision = store.commit(project.id, production, spec.note)
+    publish_latest(production.exports, spec.out_dir)
     store.save_run(project.id, spec.model_dump_json(), finished=True)
     return project, revision
