@@ -460,6 +460,14 @@ def take_prompt(shot: Shot, index: int) -> str:
     )
 
 
+def take_components(shot: Shot, index: int) -> PromptComponents:
+    """The components take `index` of `shot` is framed by: its variation's camera, light and
+    mood over the written ones (so the previz performs the take's move, as a model would)."""
+    if index <= 0 or index >= len(shot.variations) or shot.kind == "title":
+        return shot.components
+    return with_variation(shot.components, shot.variations[index])
+
+
 def reprompt(shot: Shot) -> Shot:
     """`shot` with its prompt and variation prompts rebuilt from its current components (after
     references, a provider fallback or an edit changed them)."""

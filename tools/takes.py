@@ -26,7 +26,7 @@ from pathlib import Path
 from memory.models import Shot, SpendEntry, Take, TakeStatus, stable_hash
 from memory.redact import redact
 from memory.store import ProjectStore
-from tools.planner import take_prompt
+from tools.planner import take_components, take_prompt
 from tools.providers.base import (
     CapabilityProfile,
     ErrorKind,
@@ -114,7 +114,7 @@ def request_for(
         seed=seed,
         model=profile.model,
         reference_images=references or [],
-        components=shot.components,
+        components=take_components(shot, index),
         text_overlay=shot.text_overlay if shot.kind == "live" else None,
         title=shot.text_overlay if shot.kind == "title" else None,
         kind=shot.kind,

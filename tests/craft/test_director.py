@@ -382,3 +382,22 @@ def test_components_read_chained_places_and_counted_subjects(
         verb,
         environment,
     )
+
+
+def test_a_takes_variation_reaches_the_request_and_the_previz_move() -> None:
+    """Take i is framed by its variation: the request's components carry the variation's
+    camera (so the animatic performs another move, as a video model would), take 1 the
+    written framing."""
+    from pathlib import Path
+
+    from tools.providers.animatic import renderer
+    from tools.settings import Settings
+    from tools.takes import request_for, shot_seed
+
+    brief = load_brief(Path(EXAMPLES / "rooftop-sunset.yaml"))
+    shot = plan_scenes(brief, Registry(Settings()), takes=5)[0].shots[0]
+    requests = [request_for(shot, shot_seed(shot, i)) for i in range(5)]
+    assert requests[0].components == shot.components
+    moves = [renderer.camera_move(r.components.camera_movement) for r in requests]
+    assert len(set(moves)) >= 3, moves
+    assert [r.prompt for r in requests] == [shot.variations[i].prompt for i in range(5)]
