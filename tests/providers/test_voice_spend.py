@@ -325,3 +325,28 @@ def test_paid_sound_is_held_to_the_runs_cap_not_only_the_setting(
     assert sandbox.state.submissions.get("elevenlabs", 0) == 0
     assert store.spend(pid) == []
     assert any("over the budget of $0.00" in note for note in run.notes)
+
+
+def test_paid_sound_counts_what_another_process_holds_against_the_cap(
+    sandbox: Sandbox, sandbox_settings: Settings, ledger: tuple[ProjectStore, str], tmp_path: Path
+) -> None:
+    """A stem is checked and charged under the project's store lock, against money another
+    process holds for a submit in flight (a reservation), so the two never pass the cap."""
+    store, pid = ledger
+    work = tmp_path / "work"
+    other = store.reserve(pid, 1.0, cap_usd=1.0)  # another worker's take, in flight
+    run = FinishingRun(
+        Finishing(voiceover=TEXT),
+        work,
+        sandbox_settings,
+        lambda *_: None,
+        stems=Soundtrack(sandbox_settings, work, store=store, project_id=pid, budget_usd=1.0),
+    )
+    asyncio.run(run.voice())
+    assert sandbox.state.submissions.get("openai", 0) == 0
+    assert sandbox.state.submissions.get("elevenlabs", 0) == 0
+    assert store.spend(pid) == []
+    store.release_reservation(other)
+    asyncio.run(run.voice())
+    assert sandbox.state.submissions.get("openai", 0) == 1
+    assert [e.kind for e in store.spend(pid)] == ["submit"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memory.models import Finishing, SpendEntry, stable_hash
-from memory.store import ProjectStore
+from memory.store import OverBudget, ProjectStore
 from tools.post import ops
 from tools.post.finishing import SFX_MAX_S, StemKind, Step, stem_seconds
 from tools.post.sound import VoiceOverUnavailable
@@ -46,6 +46,10 @@ MUSIC_USD_PER_MINUTE = 1.00
 """ElevenLabs music, a ceiling: credit prices vary by plan and are not documented for the API."""
 SFX_USD_PER_SECOND = 0.01
 """ElevenLabs sound generation (ambience, effects), a ceiling for the same reason."""
+
+
+class StemRefused(RuntimeError):
+    """A paid stem the budget does not allow (decided at the moment of charging)."""
 
 
 def voice_engines(settings: Settings) -> list[str]:
@@ -166,7 +170,7 @@ class Soundtrack:
                     continue
                 try:
                     await self._paid(kind, engine, text, seconds, dest)
-                except (ProviderError, VoiceOverUnavailable, ops.PostError) as exc:
+                except (ProviderError, VoiceOverUnavailable, ops.PostError, StemRefused) as exc:
                     problems.append(f"{engine}: {exc}")
                     log.warning("%s with %s failed: %s", label, engine, exc)
                     continue
@@ -246,9 +250,14 @@ class Soundtrack:
             job_id=f"{kind}-{stem_key(kind, engine, text, seconds)}",
             note=f"{kind}, {len(text)} characters" + (f", {seconds:g}s" if seconds else ""),
         )
+        cap = self.budget_usd if self.budget_usd is not None else self.settings.budget_usd
+        try:  # checked and charged under the project's lock, against what takes already hold
+            hold = await asyncio.to_thread(store.reserve, project_id, price, cap)
+        except OverBudget as exc:
+            raise StemRefused(f"not asked for: {exc}") from None
         pending = _pending(dest)
         pending.write_text(entry.model_dump_json())  # until the answer is in, the outcome is open
-        await asyncio.to_thread(store.record_spend, entry)
+        await asyncio.to_thread(store.settle_reservation, hold, None, entry)
         try:
             await self._make(kind, engine, text, seconds, dest)
         except ProviderError as exc:
