@@ -351,10 +351,23 @@ class ProjectStore:
             if spend is not None and not self._settle_hold(take.id, spend):
                 self.record_spend(spend)
 
-    def save_submitting(self, take: Take, hold: SpendEntry | None) -> None:
+    def save_submitting(
+        self, take: Take, hold: SpendEntry | None, cap_usd: float | None = None
+    ) -> None:
         """A take about to be submitted and its price held as `unknown`, in one transaction:
-        whatever happens to the answer, the ledger already counts the charge."""
+        whatever happens to the answer, the ledger already counts the charge. With `cap_usd`,
+        the hold is decided under the project's lock against everything the ledger and other
+        processes' reservations hold, and `OverBudget` (nothing written) when it would pass."""
         with self.transaction():
+            if hold is not None and cap_usd is not None:
+                self._lock_project(take.project_id)
+                committed = self.total_spend(take.project_id) + self.reserved(take.project_id)
+                if committed + hold.amount_usd > cap_usd + 1e-9:
+                    left = max(0.0, cap_usd - committed)
+                    raise OverBudget(
+                        f"${hold.amount_usd:.2f} is over the budget of ${cap_usd:.2f} "
+                        f"(${left:.2f} left)"
+                    )
             self.save_take(take)
             if hold is not None:
                 self.record_spend(hold.model_copy(update={"kind": "unknown"}))

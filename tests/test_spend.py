@@ -189,6 +189,46 @@ def test_spend_never_exceeds_the_cap_randomized(
     assert capped_runs > 10 and refused_takes > 10
 
 
+def test_takes_count_what_another_process_holds_against_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str | None
+) -> None:
+    """Two workers on one project: money another process holds (a reservation for its submit
+    in flight) is counted when a take is about to be submitted, under the project's lock in
+    the store, so the two can never pass the cap together."""
+    monkeypatch.setattr(takes_mod, "quality_check", lambda path, request: (0.5, []))
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        runwayml_api_secret=SecretStr("k"),
+        database_url=SecretStr(backend) if backend else None,
+    )
+    store = ProjectStore(settings.store_target)
+    from memory.models import Brief
+
+    project = store.create_project("p", Production(brief=Brief(**BRIEF)))
+    shot = _shot(1, 0)
+    cap = 3.5  # this shot's two takes cost $1.70 + $1.53: both fit the cap alone
+    other = store.reserve(project.id, 1.8, cap_usd=cap)  # the other worker's take: one fits
+    fake = FakeProvider(random.Random(0), store, project.id)
+    registry = Registry(settings, adapters={"runway": lambda _s, f=fake: f})  # type: ignore[misc]
+    batch = asyncio.run(
+        generate_takes(
+            project.id,
+            [shot],
+            2,
+            store=store,
+            registry=registry,
+            take_dir=tmp_path / "takes",
+            budget_usd=cap,
+            sleep=_no_sleep,
+        )
+    )
+    refused = [t for t in batch.failures() if t.error and "budget" in t.error]
+    assert len(fake.submits) == 1 and len(refused) == 1 and refused[0].job_id is None
+    assert store.total_spend(project.id) + store.reserved(project.id) <= cap + 1e-9
+    store.release_reservation(other)
+    store.close()
+
+
 def test_guard_refuses_past_the_cap_and_releases_failed_submits() -> None:
     guard = SpendGuard(1.0, spent=0.4)
     guard.reserve(0.5)

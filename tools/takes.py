@@ -25,7 +25,7 @@ from pathlib import Path
 
 from memory.models import Shot, SpendEntry, Take, TakeStatus, stable_hash
 from memory.redact import redact
-from memory.store import ProjectStore
+from memory.store import OverBudget, ProjectStore
 from tools.planner import take_components, take_prompt
 from tools.providers.base import (
     CapabilityProfile,
@@ -283,7 +283,12 @@ async def _submit(
     take.status, take.error = TakeStatus.SUBMITTING, None
     # Before the call: a crash now leaves a take to reconcile, and its price held in the ledger
     # as `unknown` (an answer lost in flight keeps its charge until reconciled).
-    run.store.save_submitting(take, _spend(run, shot, take, price, None))
+    try:  # across processes too: decided under the project's lock in the store
+        run.store.save_submitting(take, _spend(run, shot, take, price, None), run.guard.cap)
+    except OverBudget as exc:
+        run.guard.release(price)
+        run.fail(shot, take, f"not submitted: {exc}", None)
+        return
     attempt = 0
     while True:
         attempt += 1
