@@ -1,9 +1,12 @@
 """The offline director: a rule-based chat model that drives the same agent loop and tools.
 
 It is a real `BaseChatModel`: `create_agent` binds the tools to it, calls it with the thread's
-messages, and runs the tool calls it returns, exactly as with an LLM. It reads only what an LLM
-would read (the person's words and the tools' results) and nothing else: its place in the conversation (which question it asked, which steps succeeded) is
-read back from the messages, so a checkpointed, summarised or OpenAI-serialised thread resumes.
+messages, and runs the tool calls it returns, exactly as with an LLM. Words up, logic down: it
+parses the person's words, but never the tools' sentences. Where the production stands (the brief,
+what is missing, the phase, the scenes) it reads from the thread's typed state, which every tool
+returns as its ToolMessage artifact and an offline summary carries as one JSON line
+(`agent.conversation.state`); which question it asked it reads from its own last words. So a
+checkpointed or summarised thread resumes, and rewording a tool's sentence changes no decision.
 """
 
 from __future__ import annotations
@@ -316,6 +319,8 @@ class OfflineDirector(BaseChatModel):
         if name == "revise_video":
             if failed:
                 return self._say(text)
+            # Cosmetic only: the tool's cue to a language model is dropped from what the person
+            # reads (if its wording changes, it shows; no decision depends on it).
             return self._say(
                 f"{text.replace('Ask which option to apply.', '').strip()}\n{OPTION_ASK}"
             )

@@ -2,7 +2,9 @@
 
 Each docstring is the model's contract. A tool returns a short summary for the model to relay,
 never raw provider JSON; a failure the person can fix comes back as a message starting with
-"error:", so the model can explain it or retry with better arguments.
+"error:", so the model can explain it or retry with better arguments. Beside the sentence, every
+tool returns the thread's state as data (`agent.conversation.state.ThreadState`, the ToolMessage
+artifact: the model never sees it; the offline director decides from it).
 """
 
 from __future__ import annotations
