@@ -130,6 +130,12 @@ def from_summary(text: str) -> ThreadState | None:
     return None
 
 
+def _is_summary(message: HumanMessage, summary_head: str) -> bool:
+    # LangChain's summarisation wraps the summary in its own lead-in and marks its source.
+    marked = message.additional_kwargs.get("lc_source") == "summarization"
+    return marked or summary_head in str(message.content)
+
+
 def latest(messages: Sequence[BaseMessage], summary_head: str) -> ThreadState | None:
     """The newest state in the thread: the last tool artifact, else a summary's state line."""
     for message in reversed(messages):
@@ -137,6 +143,6 @@ def latest(messages: Sequence[BaseMessage], summary_head: str) -> ThreadState | 
             state = _parse(message.artifact)
             if state is not None:
                 return state
-        elif isinstance(message, HumanMessage) and str(message.content).startswith(summary_head):
+        elif isinstance(message, HumanMessage) and _is_summary(message, summary_head):
             return from_summary(str(message.content))
     return None

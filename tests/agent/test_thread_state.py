@@ -155,3 +155,15 @@ def test_a_summarised_thread_resumes_from_the_state_line_not_the_prose() -> None
         {"description": "A pier", "dialogue": "Hello", "duration": 5.0},
         {"description": "A harbour", "camera": "drone shot", "duration": 5.0},
     ]
+
+
+def test_a_thread_summarised_by_the_runtime_still_edits_its_scenes(tmp_path: Path) -> None:
+    # 10 messages at most, 6 kept: the filler turns push every tool result into the summary
+    settings = Settings(data_dir=tmp_path, history_messages=10)
+    lines = [BRIEF, "in scene 2 she says 'You came back'", *["hmm", "ok"] * 4, "remove scene 1"]
+    _, studio, history = asyncio.run(_talk(settings, lines))
+    summaries = [m for m in history if m.additional_kwargs.get("lc_source") == "summarization"]
+    assert summaries and STATE_LINE in str(summaries[0].content)
+    assert isinstance(history[-2], ToolMessage) and history[-2].name == "set_scenes"
+    scenes = studio.brief().scenes
+    assert scenes is not None and len(scenes) == 2 and scenes[0].dialogue == "You came back"
