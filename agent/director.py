@@ -1,9 +1,12 @@
 """The offline director: a rule-based chat model that drives the same agent loop and tools.
 
 It is a real `BaseChatModel`: `create_agent` binds the tools to it, calls it with the thread's
-messages, and runs the tool calls it returns, exactly as with an LLM. It reads only what an LLM
-would read (the person's words and the tools' results) and nothing else: its place in the conversation (which question it asked, which steps succeeded) is
-read back from the messages, so a checkpointed, summarised or OpenAI-serialised thread resumes.
+messages, and runs the tool calls it returns, exactly as with an LLM. Words up, logic down: it
+parses the person's words, but never the tools' sentences. Where the production stands (the brief,
+what is missing, the phase, the scenes) it reads from the thread's typed state, which every tool
+returns as its ToolMessage artifact and an offline summary carries as one JSON line
+(`agent.conversation.state`); which question it asked it reads from its own last words. So a
+checkpointed or summarised thread resumes, and rewording a tool's sentence changes no decision.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agent.conversation import scenes as scene_edits
 from agent.conversation import semantic
+from agent.conversation import state as state_of
 from agent.conversation.interview import FIELDS, is_strong_go, read, title_from, wants_default
+from agent.conversation.state import ThreadState
 from tools.revisions import PHRASES
 
 QUESTIONS = {
@@ -61,10 +66,6 @@ PROVIDER = re.compile(
     re.IGNORECASE,
 )
 REVISION = re.compile("|".join(f"(?:{p.pattern})" for p in PHRASES), re.IGNORECASE)
-MISSING = re.compile(r"Still missing: ([a-z, ]+)\.")
-BRIEF_LINE = re.compile(
-    r"^- (title|story|mood|style|duration|formats|audience|platform): (.*)$", re.M
-)
 HELP = {
     "formats": "I export 9:16 vertical (Reels, TikTok, Shorts), 16:9 horizontal (YouTube) and "
     "1:1 square (feeds), one or all three.",
@@ -94,37 +95,29 @@ HELP_WORDS = (
 
 RENDER_ASK = "Shall I render it?"
 OPTION_ASK = "Which one: a or b?"
-PHASE_LINE = re.compile(r"^Conversation phase: (\w+)$", re.MULTILINE)
 SUMMARY_HEAD = "Summary of the conversation so far"
-TOOL_PHASE = {
-    "plan_production": "planned",
-    "set_scenes": "planned",
-    "edit_scene": "planned",
-    "set_provider": "planned",
-    "generate_takes": "rendered",
-    "export_video": "exported",
-    "apply_revision": "exported",
-    "revise_video": "revising",
-}
+
+
+def _failed(message: ToolMessage) -> bool:
+    """A tool call that did not happen: its state says so, or the approval step refused it."""
+    state = message.artifact if isinstance(message.artifact, dict) else {}
+    return bool(state.get("error")) or message.status == "error"
+
+
+def thread_state(messages: list[BaseMessage]) -> ThreadState:
+    """The newest state the tools reported (or a summary carried); empty before any tool ran."""
+    return state_of.latest(messages, SUMMARY_HEAD) or ThreadState(missing=list(FIELDS))
 
 
 def conversation_state(messages: list[BaseMessage]) -> tuple[str, str | None]:
-    """(phase, asked) read from the messages alone, as an LLM would: the phase from the tools
-    that succeeded (or a summary's phase line), the question from the last thing said."""
-    phase, asked = "interview", None
+    """(phase, asked): the phase from the thread's state, the question from the last thing
+    the director said (its own words)."""
+    asked = None
     for message in messages:
         text = str(message.content)
         if isinstance(message, ToolMessage):
-            ok = not text.startswith("error:") and message.status != "error"
-            if ok and message.name in TOOL_PHASE:
-                if message.name == "plan_production" and not text.startswith("Plan for"):
-                    continue
-                phase = TOOL_PHASE[message.name]
-            if message.name == "apply_revision" and not ok:
+            if message.name == "apply_revision" and _failed(message):
                 asked = "option"
-        elif isinstance(message, HumanMessage) and text.startswith(SUMMARY_HEAD):
-            if m := PHASE_LINE.search(text):
-                phase = m.group(1)
         elif isinstance(message, AIMessage) and text.strip():
             asked = None
             if text.rstrip().endswith(OPTION_ASK):
@@ -135,52 +128,7 @@ def conversation_state(messages: list[BaseMessage]) -> tuple[str, str | None]:
                 for field, question in QUESTIONS.items():
                     if question in text:
                         asked = field
-    return phase, asked
-
-
-def brief_state(messages: list[BaseMessage]) -> tuple[dict[str, str], list[str]]:
-    """The brief as the newest brief result shows it, and what it says is missing."""
-    for message in reversed(messages):
-        text = str(message.content)
-        if isinstance(message, ToolMessage) and text.startswith("Brief so far:"):
-            brief = {m.group(1): m.group(2).strip() for m in BRIEF_LINE.finditer(text)}
-            missing = MISSING.search(text)
-            return brief, [f.strip() for f in missing.group(1).split(",")] if missing else []
-        if isinstance(message, HumanMessage) and text.startswith(SUMMARY_HEAD):
-            brief = {m.group(1): m.group(2).strip() for m in BRIEF_LINE.finditer(text)}
-            missing = MISSING.search(text)
-            return brief, [f.strip() for f in missing.group(1).split(",")] if missing else []
-    return {}, list(FIELDS)
-
-
-def last_plan(messages: list[BaseMessage]) -> str:
-    for message in reversed(messages):
-        text = str(message.content)
-        if isinstance(message, ToolMessage) and "- shot " in text and "Plan for" in text:
-            return text
-        if (
-            isinstance(message, HumanMessage)
-            and text.startswith(SUMMARY_HEAD)
-            and "- shot " in text
-        ):
-            return text
-    return ""
-
-
-def carried_scene_fields(messages: list[BaseMessage]) -> dict[int, dict[str, Any]]:
-    """Dialogue and camera set by earlier edit_scene calls (the plan lines do not show them)."""
-    carried: dict[int, dict[str, Any]] = {}
-    for message in messages:
-        if isinstance(message, AIMessage):
-            for call in message.tool_calls:
-                if call["name"] == "set_scenes":
-                    carried = {}
-                if call["name"] == "edit_scene":
-                    args = call["args"]
-                    kept = {k: args[k] for k in ("dialogue", "camera") if args.get(k)}
-                    if kept:
-                        carried.setdefault(int(args.get("index", 0)), {}).update(kept)
-    return carried
+    return thread_state(messages).phase, asked
 
 
 def help_for(text: str, asked: str | None) -> str:
@@ -270,13 +218,14 @@ class OfflineDirector(BaseChatModel):
             return self._call("revise_video", {"request": text.strip()})
         messages: list[BaseMessage] = state.get("messages", [])
         if phase != "interview" and scene_edits.mentions_scene(text):
-            edit = scene_edits.parse(text, last_plan(messages), carried_scene_fields(messages))
+            edit = scene_edits.parse(text, thread_state(messages).scenes)
             if edit is not None:
                 if edit.tool:
                     return self._call(edit.tool, edit.args)
                 follow = f" {RENDER_ASK} Say 'go' when you are ready." if phase == "planned" else ""
                 return self._say(edit.say + follow)
-        brief, missing = brief_state(messages)
+        known = thread_state(messages)
+        brief, missing = known.brief, known.missing
         field = asked if asked in FIELDS else None
         reading = read(text, field, has_story=bool(brief.get("story")))
         fields = dict(reading.fields)
@@ -338,13 +287,13 @@ class OfflineDirector(BaseChatModel):
     def _after_tool(self, result: ToolMessage, messages: list[BaseMessage]) -> AIMessage:
         name = result.name or ""
         text = str(result.content)
-        failed = text.startswith("error:") or result.status == "error"
+        failed = _failed(result)
         if name in ("update_brief", "show_brief"):
             if failed:
                 return self._say(f"{text}\nCould you say that another way?")
-            missing = MISSING.search(text)
+            missing = thread_state(messages).missing
             if missing:
-                field = missing.group(1).split(",")[0].strip()
+                field = missing[0]
                 chosen = _chosen_defaults(messages)
                 return self._say(chosen + QUESTIONS.get(field, f"What about the {field}?"))
             return self._call("plan_production", {})
@@ -370,6 +319,8 @@ class OfflineDirector(BaseChatModel):
         if name == "revise_video":
             if failed:
                 return self._say(text)
+            # Cosmetic only: the tool's cue to a language model is dropped from what the person
+            # reads (if its wording changes, it shows; no decision depends on it).
             return self._say(
                 f"{text.replace('Ask which option to apply.', '').strip()}\n{OPTION_ASK}"
             )
@@ -413,12 +364,12 @@ def _chosen_defaults(messages: list[BaseMessage]) -> str:
 
 def summarize(messages: list[BaseMessage]) -> str:
     """An extractive summary for long threads (the offline stand-in for an LLM summary): the
-    newest result of each tool, which together hold the brief, the plan and the exports."""
+    newest result of each tool, for reading, and the thread's state as one JSON line, which is
+    what the director reads back."""
     newest: dict[str, str] = {}
     for message in messages:
-        if isinstance(message, ToolMessage) and not str(message.content).startswith("error:"):
+        if isinstance(message, ToolMessage) and not _failed(message):
             newest[message.name or "tool"] = str(message.content)
-    phase, _ = conversation_state(messages)
-    lines = [f"{SUMMARY_HEAD} (newest result of each step):", f"Conversation phase: {phase}"]
+    lines = [f"{SUMMARY_HEAD} (newest result of each step):", thread_state(messages).line()]
     lines += [f"[{name}] {text}" for name, text in newest.items()]
     return "\n".join(lines)

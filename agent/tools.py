@@ -2,19 +2,22 @@
 
 Each docstring is the model's contract. A tool returns a short summary for the model to relay,
 never raw provider JSON; a failure the person can fix comes back as a message starting with
-"error:", so the model can explain it or retry with better arguments.
+"error:", so the model can explain it or retry with better arguments. Beside the sentence, every
+tool returns the thread's state as data (`agent.conversation.state.ThreadState`, the ToolMessage
+artifact: the model never sees it; the offline director decides from it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from langchain.tools import ToolRuntime, tool
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
+from agent.conversation.state import ThreadState, of_studio
 from memory.models import Transition
 from memory.store import ProjectNotFound
 from tools.providers.base import ProviderError
@@ -34,18 +37,33 @@ class ChatContext:
 Runtime = ToolRuntime[ChatContext]
 
 
-def _safe(fn: Callable[[], str]) -> str:
-    try:
-        return fn()
-    except ACTIONABLE as exc:
-        return f"error: {exc}"
+# A tool's result: its sentence for the person (or the model), and the thread's state as data
+# (the ToolMessage artifact, which the model never sees and the offline director reads).
+Result = tuple[str, dict[str, Any]]
 
 
-async def _asafe(fn: Callable[[], Awaitable[str]]) -> str:
+def _result(studio: Studio, text: str, error: str | None = None) -> Result:
     try:
-        return await fn()
+        state = of_studio(studio, error)
+    except ACTIONABLE as exc:  # e.g. the project vanished: the sentence still goes out
+        state = ThreadState(error=error or str(exc))
+    return text, state.model_dump(mode="json")
+
+
+def _safe(runtime: Runtime, fn: Callable[[Studio], str]) -> Result:
+    studio = runtime.context.studio
+    try:
+        return _result(studio, fn(studio))
     except ACTIONABLE as exc:
-        return f"error: {exc}"
+        return _result(studio, f"error: {exc}", str(exc))
+
+
+async def _asafe(runtime: Runtime, fn: Callable[[Studio], Awaitable[str]]) -> Result:
+    studio = runtime.context.studio
+    try:
+        return _result(studio, await fn(studio))
+    except ACTIONABLE as exc:
+        return _result(studio, f"error: {exc}", str(exc))
 
 
 class SceneInput(BaseModel):
@@ -58,7 +76,7 @@ class SceneInput(BaseModel):
     )
 
 
-@tool
+@tool(response_format="content_and_artifact")
 def update_brief(
     runtime: Runtime,
     story: str | None = None,
@@ -70,7 +88,7 @@ def update_brief(
     title: str | None = None,
     platform: str | None = None,
     music: str | None = None,
-) -> str:
+) -> Result:
     """Save brief fields the person gave; leave out what they did not say.
 
     Args:
@@ -97,34 +115,34 @@ def update_brief(
         "platform": platform,
         "music": music,
     }
-    return _safe(lambda: runtime.context.studio.update_brief(**fields))
+    return _safe(runtime, lambda s: s.update_brief(**fields))
 
 
-@tool
-def show_brief(runtime: Runtime) -> str:
+@tool(response_format="content_and_artifact")
+def show_brief(runtime: Runtime) -> Result:
     """Show the brief gathered so far and what is still missing."""
-    return _safe(lambda: runtime.context.studio.describe_brief())
+    return _safe(runtime, lambda s: s.describe_brief())
 
 
-@tool
-def plan_production(runtime: Runtime) -> str:
+@tool(response_format="content_and_artifact")
+def plan_production(runtime: Runtime) -> Result:
     """Plan scenes and shots from the complete brief: provider per shot with its reason, prompt
     gaps, and the estimated price and time. Spends nothing. Call again after brief changes."""
-    return _safe(lambda: runtime.context.studio.plan())
+    return _safe(runtime, lambda s: s.plan())
 
 
-@tool
-def set_scenes(runtime: Runtime, scenes: list[SceneInput]) -> str:
+@tool(response_format="content_and_artifact")
+def set_scenes(runtime: Runtime, scenes: list[SceneInput]) -> Result:
     """Replace the scene list with the person's scenes, then re-plan.
 
     Args:
         scenes: The scenes in order.
     """
     items = [s.model_dump(exclude_none=True) for s in scenes]
-    return _safe(lambda: runtime.context.studio.set_scenes(items))
+    return _safe(runtime, lambda s: s.set_scenes(items))
 
 
-@tool
+@tool(response_format="content_and_artifact")
 def edit_scene(
     runtime: Runtime,
     index: Annotated[int, Field(ge=1)],
@@ -133,7 +151,7 @@ def edit_scene(
     dialogue: str | None = None,
     camera: str | None = None,
     transition: Transition | None = None,
-) -> str:
+) -> Result:
     """Change one scene (1-based index), then re-plan. Only the given fields change.
 
     Args:
@@ -147,52 +165,52 @@ def edit_scene(
     changes = {"description": description, "duration": duration, "dialogue": dialogue}
     changes["camera"] = camera
     changes["transition"] = transition
-    return _safe(lambda: runtime.context.studio.edit_scene(index, **changes))
+    return _safe(runtime, lambda s: s.edit_scene(index, **changes))
 
 
-@tool
-def set_provider(runtime: Runtime, shot: str, provider: str) -> str:
+@tool(response_format="content_and_artifact")
+def set_provider(runtime: Runtime, shot: str, provider: str) -> Result:
     """Override the video model for a shot ("1.2") or a whole scene ("2"), then re-plan.
 
     Args:
         shot: Shot id like "1.2" or scene number like "2".
         provider: One of veo, kling, runway, luma, pika, animatic.
     """
-    return _safe(lambda: runtime.context.studio.override_provider(shot, provider))
+    return _safe(runtime, lambda s: s.override_provider(shot, provider))
 
 
-@tool
+@tool(response_format="content_and_artifact")
 async def generate_takes(
     runtime: Runtime, takes: Annotated[int, Field(ge=1, le=20)] | None = None
-) -> str:
+) -> Result:
     """Render takes of every shot (only what is not rendered yet) and pick the best of each.
     May cost money: paid work waits for the person's approval. Call only after they agreed.
 
     Args:
         takes: Takes per shot (1-20); default from settings.
     """
-    return await _asafe(lambda: runtime.context.studio.generate(takes))
+    return await _asafe(runtime, lambda s: s.generate(takes))
 
 
-@tool
-def pick_take(runtime: Runtime, shot: str, take: Annotated[int, Field(ge=1)]) -> str:
+@tool(response_format="content_and_artifact")
+def pick_take(runtime: Runtime, shot: str, take: Annotated[int, Field(ge=1)]) -> Result:
     """Use another take for a shot; takes are numbered best first.
 
     Args:
         shot: Shot id like "1.1".
         take: Take number, from 1 (the best).
     """
-    return _safe(lambda: runtime.context.studio.pick(shot, take))
+    return _safe(runtime, lambda s: s.pick(shot, take))
 
 
-@tool
-async def export_video(runtime: Runtime) -> str:
+@tool(response_format="content_and_artifact")
+async def export_video(runtime: Runtime) -> Result:
     """Cut the picked takes together, lay and level the sound, export every format, and record
     a new revision. Returns the exported file paths."""
-    return await _asafe(lambda: runtime.context.studio.export())
+    return await _asafe(runtime, lambda s: s.export())
 
 
-@tool
+@tool(response_format="content_and_artifact")
 def finish_options(
     runtime: Runtime,
     stabilise: bool | None = None,
@@ -204,7 +222,7 @@ def finish_options(
     posters: bool | None = None,
     music_prompt: str | None = None,
     ambience: str | None = None,
-) -> str:
+) -> Result:
     """Set how the cut is finished: stabilisation, frame rate, UHD, voice-over, subtitles,
     posters, generated music and ambience. Free (no new renders), except generated sound from a
     paid service, which is priced here and approved at export; applied by the next
@@ -236,11 +254,11 @@ def finish_options(
         "music_prompt": music_prompt,
         "ambience": ambience,
     }
-    return _safe(lambda: runtime.context.studio.set_finishing(**changes))
+    return _safe(runtime, lambda s: s.set_finishing(**changes))
 
 
-@tool
-def export_timeline(runtime: Runtime, out: str | None = None) -> str:
+@tool(response_format="content_and_artifact")
+def export_timeline(runtime: Runtime, out: str | None = None) -> Result:
     """Write an OpenTimelineIO (.otio) timeline of the picked takes, whose clips point at the
     source take files, so an editor can re-cut it in DaVinci Resolve or Premiere. Free. Returns
     the file path.
@@ -248,32 +266,32 @@ def export_timeline(runtime: Runtime, out: str | None = None) -> str:
     Args:
         out: Where to write it (a path ending in .otio); default: the project's folder.
     """
-    return _safe(lambda: runtime.context.studio.export_timeline(out))
+    return _safe(runtime, lambda s: s.export_timeline(out))
 
 
-@tool
-def revise_video(runtime: Runtime, request: str) -> str:
+@tool(response_format="content_and_artifact")
+def revise_video(runtime: Runtime, request: str) -> Result:
     """Turn a revision request ("make it moodier", "warmer", "faster", "vertical") into a precise
     change, name what goes stale, and price two options: a free regrade or a re-render.
 
     Args:
         request: The person's words.
     """
-    return _safe(lambda: runtime.context.studio.revise(request))
+    return _safe(runtime, lambda s: s.revise(request))
 
 
-@tool
-async def apply_revision(runtime: Runtime, option: Literal["regrade", "rerender"]) -> str:
+@tool(response_format="content_and_artifact")
+async def apply_revision(runtime: Runtime, option: Literal["regrade", "rerender"]) -> Result:
     """Apply the revision offered by revise_video: "regrade" (free, existing takes) or
     "rerender" (renders only the affected shots; may cost money and wait for approval).
 
     Args:
         option: "regrade" or "rerender".
     """
-    return await _asafe(lambda: runtime.context.studio.apply_revision(option))
+    return await _asafe(runtime, lambda s: s.apply_revision(option))
 
 
-@tool
+@tool(response_format="content_and_artifact")
 def add_reference(
     runtime: Runtime,
     path: str,
@@ -281,7 +299,7 @@ def add_reference(
     name: str,
     description: str = "",
     library: bool = False,
-) -> str:
+) -> Result:
     """Keep an image (a photo, concept art, a frame grab) as a visual reference, so the shots that
     mention it stay consistent. Re-plan afterwards to use it.
 
@@ -292,25 +310,23 @@ def add_reference(
         description: A canonical description, e.g. "a girl with a red scarf".
         library: True to share it across projects (the brand library).
     """
-    return _safe(
-        lambda: runtime.context.studio.add_reference(path, kind, name, description, library)
-    )
+    return _safe(runtime, lambda s: s.add_reference(path, kind, name, description, library))
 
 
-@tool
-def find_references(runtime: Runtime, text: str) -> str:
+@tool(response_format="content_and_artifact")
+def find_references(runtime: Runtime, text: str) -> Result:
     """Search the project's and the library's references by meaning.
 
     Args:
         text: A mention or description, e.g. "the girl" or "neon street".
     """
-    return _safe(lambda: runtime.context.studio.find_references(text))
+    return _safe(runtime, lambda s: s.find_references(text))
 
 
-@tool
-def show_status(runtime: Runtime) -> str:
+@tool(response_format="content_and_artifact")
+def show_status(runtime: Runtime) -> Result:
     """The project's state: shots, picks, revisions, latest exports and spend."""
-    return _safe(lambda: runtime.context.studio.status())
+    return _safe(runtime, lambda s: s.status())
 
 
 ALL_TOOLS: list[BaseTool] = [

@@ -1,13 +1,17 @@
 """Scene edits the offline director understands: add, remove, reorder, replace or describe scene
-N, set its dialogue or camera, make it faster or slower. The scenes are read back from the last
-plan the tools returned (one line per shot), as an LLM would read them.
+N, set its dialogue or camera, make it faster or slower. The scenes come from the thread's state
+(`agent.conversation.state`), so a scene keeps its dialogue, camera and transition when the list
+is rebuilt; the person's words are parsed here, the tools' sentences never are.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from agent.conversation.state import SceneState
 
 ORDINALS = {
     "first": 1,
@@ -38,7 +42,6 @@ REF = re.compile(
     rf"(?:scene|shot)s?\s*(?:#|no\.?|number)?\s*(?P<num>\d{{1,2}}|{_ORD})(?!\.\d))\b",
     re.IGNORECASE,
 )
-SHOT_LINE = re.compile(r"^- shot (\d+)\.(\d+) \(([\d.]+)s, [\w-]+\): (.*)\. Why: ", re.MULTILINE)
 QUOTED = re.compile(r"[\"“”]([^\"“”]+)[\"“”]|(?<![\w])'([^']{2,}?)'(?![\w])")
 CAMERA = re.compile(
     r"\b(?:drone|aerial|dolly|crane|push[- ]?in|pull[- ]?(?:out|back)|pan|tilt|tracking|track|"
@@ -75,36 +78,12 @@ NEEDS_LLM = (
 
 
 @dataclass
-class Scene:
-    description: str
-    duration: float
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def spec(self, with_duration: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {"description": self.description, **self.extra}
-        if with_duration:
-            out["duration"] = self.duration
-        return out
-
-
-@dataclass
 class Edit:
     """A tool call to make, or (tool None) a sentence to say."""
 
     tool: str | None
     args: dict[str, Any] = field(default_factory=dict)
     say: str = ""
-
-
-def scenes_from_plan(plan: str) -> list[Scene]:
-    scenes: dict[int, Scene] = {}
-    for m in SHOT_LINE.finditer(plan):
-        index, seconds, description = int(m.group(1)), float(m.group(3)), m.group(4)
-        if index in scenes:
-            scenes[index].duration = round(scenes[index].duration + seconds, 3)
-        else:
-            scenes[index] = Scene(description, seconds)
-    return [scenes[i] for i in sorted(scenes)]
 
 
 def mentions_scene(text: str) -> bool:
@@ -152,18 +131,10 @@ def _payload(text: str) -> str:
     return text
 
 
-def _with_carried(scenes: list[Scene], carried: dict[int, dict[str, Any]]) -> list[Scene]:
-    for index, extra in carried.items():
-        if 1 <= index <= len(scenes):
-            scenes[index - 1].extra.update(extra)
-    return scenes
-
-
-def parse(text: str, plan: str, carried: dict[int, dict[str, Any]] | None = None) -> Edit | None:
-    """The scene edit `text` asks for against the scenes of `plan`; None if it is not one."""
+def parse(text: str, scenes: Sequence[SceneState]) -> Edit | None:
+    """The scene edit `text` asks for against the thread's `scenes`; None if it is not one."""
     if not mentions_scene(text):
         return None
-    scenes = _with_carried(scenes_from_plan(plan), carried or {})
     count = len(scenes)
     if not count:
         return Edit(None, say="There is no plan yet: once the brief is complete I plan the scenes.")

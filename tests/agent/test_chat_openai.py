@@ -1,8 +1,11 @@
 """Must hold: the same conversation runs through `ChatOpenAI` against a loopback fake OpenAI
 server speaking chat completions with tool calls, both streamed and not.
 
-The fake server's brain is the offline director, fed only what came over HTTP, so every tool call
+The fake server's brain is the offline director, fed what came over HTTP, so every tool call
 and tool result makes the round trip through the real openai client and LangChain's converters.
+The one thing HTTP does not carry is a tool's artifact (the thread's state as data, which the
+offline director decides from instead of parsing sentences): the brain reads it from the thread's
+studio, as the tool would have handed it over.
 """
 
 from __future__ import annotations
@@ -11,15 +14,17 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
+from agent.conversation.state import of_studio
 from agent.director import OfflineDirector
 from agent.runtime import ChatRuntime
 from tests.agent.conversation import CONVERSATION
 from tests.fakes.openai_chat import serve
 from tools.settings import Settings
+from tools.studio import Studio
 
 pytestmark = pytest.mark.ffmpeg
 
@@ -27,8 +32,12 @@ pytestmark = pytest.mark.ffmpeg
 @pytest.mark.parametrize("streaming", [False, True], ids=["json", "sse"])
 def test_conversation_through_chat_openai(tmp_path: Path, streaming: bool) -> None:
     director = OfflineDirector()
+    studios: list[Studio] = []
 
     def brain(messages: list[BaseMessage]) -> AIMessage:
+        results = [m for m in messages if isinstance(m, ToolMessage)]
+        if results and studios:
+            results[-1].artifact = of_studio(studios[0]).model_dump(mode="json")
         return director.respond(messages)
 
     with serve(brain) as fake:
@@ -45,6 +54,7 @@ def test_conversation_through_chat_openai(tmp_path: Path, streaming: bool) -> No
         async def talk() -> list[str]:
             replies: list[str] = []
             async with ChatRuntime.open(settings, model=model) as runtime:
+                studios.append(runtime.studio("openai-thread"))
                 for line in CONVERSATION:
                     turn = await runtime.send("openai-thread", line)
                     assert turn.approval is None  # the animatic is free: nothing to approve

@@ -10,6 +10,7 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from agent.conversation.interview import is_filler, is_go, read, title_from, wants_default
+from agent.conversation.state import SceneState, ThreadState
 from agent.director import OfflineDirector
 from tests.agent.conversations.runner import Outcome, load, run
 
@@ -121,10 +122,27 @@ PLAN = (
 )
 
 
+STATE = ThreadState(
+    phase="planned",
+    scenes=[
+        SceneState(index=1, description="A harbour at dawn", duration=6.0),
+        SceneState(index=2, description="The daughter walks down the pier", duration=8.0),
+        SceneState(index=3, description="Father and daughter embrace", duration=6.0),
+    ],
+)
+
+
 def _planned(text: str) -> AIMessage:
+    """The director's answer to `text` after a plan: the scenes come from the tool's state
+    (the artifact), not from the plan's sentence."""
     history: list[BaseMessage] = [
         AIMessage("", tool_calls=[{"name": "plan_production", "args": {}, "id": "c1"}]),
-        ToolMessage(PLAN, tool_call_id="c1", name="plan_production"),
+        ToolMessage(
+            PLAN,
+            tool_call_id="c1",
+            name="plan_production",
+            artifact=STATE.model_dump(mode="json"),
+        ),
         AIMessage(f"{PLAN}\nShall I render it? Say 'go'."),
         HumanMessage(text),
     ]

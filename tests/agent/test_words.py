@@ -107,7 +107,12 @@ def test_the_director_keeps_asking_to_render_after_a_no() -> None:
     director = OfflineDirector()
     history = [
         AIMessage("", tool_calls=[{"name": "plan_production", "args": {}, "id": "c1"}]),
-        ToolMessage("Plan for ...", tool_call_id="c1", name="plan_production"),
+        ToolMessage(
+            "Plan for ...",
+            tool_call_id="c1",
+            name="plan_production",
+            artifact={"phase": "planned"},  # the tool's state, which the director reads
+        ),
         AIMessage("Plan for ...\nShall I render it? Say 'go'."),
         HumanMessage("not yet"),
     ]
