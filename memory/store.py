@@ -12,6 +12,7 @@ import re
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -148,6 +149,19 @@ class OverBudget(Exception):
     """A hold was refused: it would take the project's spend past the cap."""
 
 
+def _set_wal(conn: sqlite3.Connection) -> None:
+    """WAL mode; switching a new file's journal takes an exclusive lock that SQLite's busy wait
+    does not cover, so a second process opening the same new file at that moment retries."""
+    for attempt in range(100):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.05)
+
+
 class ProjectStore:
     """The project store on one SQLite file under the data dir (safe for one process with several
     threads), or on Postgres when given a `postgresql://` URL (safe for many processes)."""
@@ -166,8 +180,12 @@ class ProjectStore:
             self.path = path
             self.dialect = SQLITE
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            # several processes (two `make` runs, a bot and a CLI) may open it at once: wait for
+            # each other's write transactions instead of failing fast
+            self._conn = sqlite3.connect(
+                path, timeout=30, check_same_thread=False, isolation_level=None
+            )
+            _set_wal(self._conn)
             self._conn.execute("PRAGMA foreign_keys=ON")
         self._in_tx = 0
         self.migrate()

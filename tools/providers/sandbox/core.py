@@ -172,6 +172,7 @@ class State:
         self.media = media
         self.latency = latency
         self._lock = threading.Lock()
+        self.epoch = 0  # bumped by reset()
         self.faults: list[Fault] = []
         self.jobs: dict[str, Job] = {}
         self.submissions: Counter[str] = Counter()
@@ -193,6 +194,7 @@ class State:
 
     def reset(self) -> None:
         with self._lock:
+            self.epoch += 1  # a hung request from before the reset must not count after it
             self.faults.clear()
             self.retired.clear()
             self.jobs.clear()
@@ -316,7 +318,10 @@ class State:
         if fault is None:
             return None
         if fault.kind == "hang":
+            epoch = self.epoch
             await asyncio.sleep(fault.seconds)
+            if self.epoch != epoch:  # reset meanwhile: its client is gone, and so is its count
+                raise web.HTTPServiceUnavailable(text="sandbox reset while this request hung")
             return None
         with self._lock:
             self.rejected[provider] += 1
