@@ -36,6 +36,22 @@ VERTEX_RETIRED = {"veo-3.0-generate-001"}  # retired on Vertex AI on 2026-06-30
 FILE_ID = re.compile(r"^([a-z0-9]+)g(\d+)$")
 
 
+def one_instance(body: dict[str, Any]) -> tuple[dict[str, Any], web.Response | None]:
+    """The request's one instance (prompt and inline images checked), or Google's 400."""
+    instances = body.get("instances") or []
+    if len(instances) != 1 or not isinstance(instances[0], dict):
+        return {}, google_error(400, "INVALID_ARGUMENT", "exactly one instance is required")
+    instance: dict[str, Any] = instances[0]
+    if not instance.get("prompt") and "image" not in instance:
+        return instance, google_error(400, "INVALID_ARGUMENT", "prompt is required")
+    for field in ("image", "lastFrame"):
+        if field in instance and not image_ok(instance[field]):
+            return instance, google_error(
+                400, "INVALID_ARGUMENT", f"{field} needs inline image bytes"
+            )
+    return instance, None
+
+
 def google_error(
     code: int, status: str, message: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> web.Response:
@@ -157,15 +173,9 @@ def routes(state: State) -> list[web.RouteDef]:
             return refused or fault_response(fault or Fault(PREFIX, "bad_key"), model)
         if state.is_retired(model) or model not in MODELS:
             return not_found(model)
-        instances = body.get("instances") or []
-        if len(instances) != 1 or not isinstance(instances[0], dict):
-            return google_error(400, "INVALID_ARGUMENT", "exactly one instance is required")
-        instance = instances[0]
-        if not instance.get("prompt") and "image" not in instance:
-            return google_error(400, "INVALID_ARGUMENT", "prompt is required")
-        for field in ("image", "lastFrame"):
-            if field in instance and not image_ok(instance[field]):
-                return google_error(400, "INVALID_ARGUMENT", f"{field} needs inline image bytes")
+        instance, problem = one_instance(body)
+        if problem is not None:
+            return problem
         if "lastFrame" in instance and "image" not in instance:
             return google_error(400, "INVALID_ARGUMENT", "lastFrame requires image")
         for ref in instance.get("referenceImages") or []:
@@ -251,15 +261,9 @@ def routes(state: State) -> list[web.RouteDef]:
                 f"Publisher Model `{vertex_name(request, model)}` was not found or your project "
                 "does not have access to it.",
             )
-        instances = body.get("instances") or []
-        if len(instances) != 1 or not isinstance(instances[0], dict):
-            return google_error(400, "INVALID_ARGUMENT", "exactly one instance is required")
-        instance = instances[0]
-        if not instance.get("prompt") and "image" not in instance:
-            return google_error(400, "INVALID_ARGUMENT", "prompt is required")
-        for field in ("image", "lastFrame"):
-            if field in instance and not image_ok(instance[field]):
-                return google_error(400, "INVALID_ARGUMENT", f"{field} needs inline image bytes")
+        instance, problem = one_instance(body)
+        if problem is not None:
+            return problem
         params = body.get("parameters") or {}
         duration = params.get("durationSeconds", 8)
         if duration not in (4, 6, 8):
