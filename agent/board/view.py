@@ -12,6 +12,7 @@ from agent.board import actions
 from memory.models import Production, Project, Revision, Shot, Take
 from tools.production.sheets import poster, shot_sheet
 from tools.production.sheets import sheets_dir as sheets_dir  # the board app serves from it
+from tools.takes import shot_seed
 
 if TYPE_CHECKING:
     from tools.production import Services
@@ -23,6 +24,7 @@ class TakeView:
     take: Take
     picked: bool
     poster: Path | None = None
+    variation: str = ""
 
     @property
     def flags(self) -> list[str]:
@@ -35,7 +37,6 @@ class ShotView:
     takes: list[TakeView]
     failed: int
     sheet: Path | None = None
-    variation: str = ""
 
 
 @dataclass
@@ -48,14 +49,13 @@ class BoardView:
     spend_by_revision: dict[int, float] = field(default_factory=dict)
 
 
-def _variation(shot: Shot) -> str:
-    """The craft helper may give a shot `variations`; be tolerant when it is absent."""
-    value: Any = getattr(shot, "variations", None) or getattr(shot, "variation", None)
-    if not value:
-        return ""
-    if isinstance(value, str):
-        return value
-    return ", ".join(str(v) for v in value)
+def take_variation(shot: Shot, take: Take) -> str:
+    """The design take `take` was rendered from (its place in the shot's variation plan, which
+    its seed encodes), e.g. "another angle: low-angle wide"; "" when the plan does not cover it."""
+    index = take.seed - shot_seed(shot, 0)
+    if 0 <= index < len(shot.variations):
+        return shot.variations[index].variation
+    return ""
 
 
 def board_view(services: Services, project_id: str, *, sheets: bool = True) -> BoardView:
@@ -66,9 +66,12 @@ def board_view(services: Services, project_id: str, *, sheets: bool = True) -> B
     for shot in production.shots():
         ranked = actions.ranked_takes(services, project.id, shot.id)
         picked = production.picks.get(shot.id)
-        views = [TakeView(i, t, t.id == picked) for i, t in enumerate(ranked, start=1)]
+        views = [
+            TakeView(i, t, t.id == picked, variation=take_variation(shot, t))
+            for i, t in enumerate(ranked, start=1)
+        ]
         failed = sum(1 for t in store.takes(project.id, shot.id) if t.status.value == "failed")
-        view = ShotView(shot, views, failed, variation=_variation(shot))
+        view = ShotView(shot, views, failed)
         if sheets and views:
             view.sheet = shot_sheet(services, project, shot, [t.take for t in views], picked)
             for t in views:
@@ -106,6 +109,7 @@ def takes_json(view: BoardView) -> list[dict[str, Any]]:
                     "qc_flags": t.flags,
                     "cost_usd": t.take.cost_usd,
                     "picked": t.picked,
+                    "variation": t.variation,
                     "file": str(t.take.file) if t.take.file else None,
                 }
                 for t in sv.takes

@@ -49,6 +49,8 @@ from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
@@ -122,6 +124,18 @@ def wait_for(driver: WebDriver, css: str) -> Any:
     return WebDriverWait(driver, 120).until(lambda d: d.find_element(By.CSS_SELECTOR, css))
 
 
+def submit(driver: WebDriver, button: WebElement) -> None:
+    """Click a form button and wait for the page it posts to (every board action is a form
+    post answered by a redirect). Without this wait, the next lookup can read the page being
+    left: its old #message, or a stale element mid-navigation."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(driver, 120).until(ec.staleness_of(old))
+    WebDriverWait(driver, 120).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
 def test_pick_take_3_in_the_browser(
     board_project: BoardProject,
     server: str,
@@ -156,13 +170,13 @@ def test_pick_take_3_in_the_browser(
     assert browser.execute_script("return arguments[0].error", video) is None
     take3 = browser.find_element(By.ID, "take-1.1-3")
     take3_id = take3.get_attribute("data-take-id")
-    take3.find_element(By.CSS_SELECTOR, "button.pick").click()
+    submit(browser, take3.find_element(By.CSS_SELECTOR, "button.pick"))
     wait_for(browser, "#message")
     assert "now uses take 3" in browser.find_element(By.ID, "message").text
     assert "picked" in (browser.find_element(By.ID, "take-1.1-3").get_attribute("class") or "")
     assert store.working(pid).picks["1.1"] == take3_id
 
-    browser.find_element(By.ID, "export").click()
+    submit(browser, browser.find_element(By.ID, "export"))
     message = wait_for(browser, "#message").text
     assert "Exported revision 2" in message, message
     shown = CliRunner().invoke(cli, ["show", pid, "--json"])
@@ -182,16 +196,16 @@ def test_pick_take_3_in_the_browser(
 
     # adding takes: a price and a confirm first, no provider call before it
     before = len(store.takes(pid))
-    browser.find_element(By.CSS_SELECTOR, "#shot-1\\.1 button.quote-more").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "#shot-1\\.1 button.quote-more"))
     quote = wait_for(browser, "#quote")
     assert "2 more take(s) of shot 1.1" in quote.text
     assert browser.find_element(By.ID, "quote-price").text == "$0.00"
     assert submits == [] and len(store.takes(pid)) == before
-    browser.find_element(By.ID, "cancel").click()
+    submit(browser, browser.find_element(By.ID, "cancel"))
     assert "not confirmed" in wait_for(browser, "#message").text
     assert submits == [] and len(store.takes(pid)) == before
-    browser.find_element(By.CSS_SELECTOR, "#shot-1\\.1 button.quote-more").click()
-    wait_for(browser, "#confirm").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "#shot-1\\.1 button.quote-more"))
+    submit(browser, wait_for(browser, "#confirm"))
     assert "Rendered takes" in wait_for(browser, "#message").text
     assert len(submits) == 2 and len(store.takes(pid)) == before + 2
     assert len(browser.find_elements(By.CSS_SELECTOR, "#shot-1\\.1 .take")) == 5

@@ -68,6 +68,9 @@ def test_takes_json_lists_every_take_and_the_sheet(
     assert [t["number"] for t in shot["takes"]] == [1, 2, 3]
     assert sum(t["picked"] for t in shot["takes"]) == 1
     assert all(t["score"] is not None and t["file"] for t in shot["takes"])
+    # each take names the design it was rendered from: three takes, three different designs
+    variations = {t["variation"] for t in shot["takes"]}
+    assert len(variations) == 3 and "as written" in variations, variations
     from pathlib import Path
 
     assert Path(shot["sheet"]).is_file() and shot["sheet"].endswith(".png")
@@ -104,3 +107,13 @@ def test_review_prints_a_url_with_a_token_and_serves_only_with_it(
         proc.wait(10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_each_take_shows_its_own_design_in_words(client: TestClient) -> None:
+    """The board says which variation each take is (not a dump of the whole plan)."""
+    import re
+
+    page = client.get(f"/?token={TOKEN}").text
+    shown = re.findall(r'<div class="variation">([^<]*)</div>', page)
+    assert len(shown) == 3 and len(set(shown)) == 3, shown
+    assert "prompt=" not in page and "camera_movement=" not in page

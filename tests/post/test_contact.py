@@ -46,3 +46,20 @@ def test_sheet_has_a_row_per_take_with_its_frames_and_the_pick_marked(tmp_path: 
 def test_an_empty_sheet_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least one take"):
         contact_sheet([], tmp_path / "x.png", title="x")
+
+
+def test_a_long_title_is_cut_at_a_word_inside_the_sheet(tmp_path: Path) -> None:
+    from PIL import ImageDraw, ImageFont
+
+    from tools.post.contact import FONT_BOLD, _fit
+
+    draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
+    font = ImageFont.truetype(str(FONT_BOLD), 18)
+    title = "Garage Night · shot 1.1: " + "a mechanic works under a car " * 8
+    fitted = _fit(draw, title, font, 600)
+    assert fitted.endswith(" …") and draw.textlength(fitted, font=font) <= 600
+    assert title.startswith(fitted[:-2]) and fitted[:-2].endswith(
+        ("mechanic", "works", "under", "a", "car")
+    )
+    assert _fit(draw, "short", font, 600) == "short"
+    assert draw.textlength(_fit(draw, "x" * 400, font, 100), font=font) <= 100

@@ -52,6 +52,19 @@ def sample_frames(video: Path, count: int, width: int) -> list[Image.Image]:
     return [im.convert("RGB").resize((width, height), Image.Resampling.BILINEAR) for im in picks]
 
 
+def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, room: float) -> str:
+    """`text`, cut at a word with an ellipsis if it is wider than `room` pixels."""
+    if draw.textlength(text, font=font) <= room:
+        return text
+    words = text.split(" ")
+    while len(words) > 1 and draw.textlength(" ".join(words) + " …", font=font) > room:
+        words.pop()
+    kept = " ".join(words)
+    while kept and draw.textlength(kept + " …", font=font) > room:  # one very long word
+        kept = kept[:-1]
+    return kept + " …"
+
+
 def contact_sheet(
     tiles: Sequence[TakeTile],
     out: Path,
@@ -84,7 +97,7 @@ def contact_sheet(
     draw = ImageDraw.Draw(sheet)
     big = ImageFont.truetype(str(FONT_BOLD), 18)
     small = ImageFont.truetype(str(FONT), 13)
-    draw.text((pad, 10), title, font=big, fill=TEXT)
+    draw.text((pad, 10), _fit(draw, title, big, width - 2 * pad), font=big, fill=TEXT)
     for i, (tile, row) in enumerate(zip(tiles, strips, strict=True)):
         y = head + i * row_h
         border = PICKED if tile.picked else PANEL

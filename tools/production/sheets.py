@@ -47,7 +47,7 @@ def shot_sheet(
     stamp = out.with_suffix(".key")
     if out.is_file() and stamp.is_file() and stamp.read_text() == key:
         return out
-    contact_sheet(tiles, out, title=f"{project.title} · shot {shot.id}: {shot.description}"[:90])
+    contact_sheet(tiles, out, title=f"{project.title} · shot {shot.id}: {shot.description}")
     stamp.write_text(key)
     return out
 
