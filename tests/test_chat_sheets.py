@@ -85,3 +85,29 @@ def test_the_takes_reply_names_each_shots_sheet_shared_with_takes_and_the_board(
         assert studio.contact_sheets() == list(sheets.items())
     finally:
         asyncio.run(services.aclose())
+
+
+def test_more_takes_never_undo_a_pick(tmp_path: Path) -> None:
+    """Rendering more takes of a shot keeps the take the person picked and names the best new
+    one instead of silently re-picking (the board's "add takes" used to move the pick)."""
+    services = Services.open(Settings(data_dir=tmp_path / "data"))
+    studio = Studio(services, "t", out_dir=tmp_path / "out")
+    try:
+        studio.update_brief(**FIELDS)
+        studio.plan()
+        asyncio.run(studio.generate(2))
+        project, production = studio._require_project()
+        first = production.shots()[0].id
+        studio.pick(first, 2)
+        chosen = studio._require_project()[1].picks[first]
+        reply = asyncio.run(studio.generate(4, [first]))
+        assert studio._require_project()[1].picks[first] == chosen, reply
+        ranked = [t.id for t in studio.ranked_takes(first)]
+        assert len(ranked) == 4
+        kept = ranked.index(chosen) + 1
+        if kept == 1:  # the pick is also the best scored: nothing to point out
+            assert f"picked take {kept}" in reply
+        else:
+            assert f"kept the current pick, take {kept}; the best scored is take 1" in reply
+    finally:
+        asyncio.run(services.aclose())

@@ -521,14 +521,23 @@ class Studio:
         for shot in wanted:
             best = batch.best(shot.id)
             assert best is not None
-            picks[shot.id] = best.id
             ranked = self.ranked_takes(shot.id, production)
             number = next(i for i, t in enumerate(ranked, start=1) if t.id == best.id)
             notes = f" ({'; '.join(best.qc_notes)})" if best.qc_notes else ""
-            lines.append(
-                f"- shot {shot.id}: {len(ranked)} take(s); picked take {number}, "
-                f"score {best.score or 0:.2f}{notes}"
+            kept = next(
+                (i for i, t in enumerate(ranked, start=1) if t.id == picks.get(shot.id)), None
             )
+            if kept is not None and kept != number:  # more takes never undo a pick
+                lines.append(
+                    f"- shot {shot.id}: {len(ranked)} take(s); kept the current pick, take {kept}; "
+                    f"the best scored is take {number}, score {best.score or 0:.2f}{notes}"
+                )
+            else:
+                picks[shot.id] = best.id
+                lines.append(
+                    f"- shot {shot.id}: {len(ranked)} take(s); picked take {number}, "
+                    f"score {best.score or 0:.2f}{notes}"
+                )
             if shot.id in drift:
                 lines.append(f"  drift: {drift[shot.id]}")
         production = production.model_copy(update={"picks": picks})

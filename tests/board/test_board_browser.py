@@ -195,6 +195,7 @@ def test_pick_take_3_in_the_browser(
     assert min(dist, key=dist.__getitem__) == take3_id, dist
 
     # adding takes: a price and a confirm first, no provider call before it
+    numbered = _take_ids(browser)
     before = len(store.takes(pid))
     submit(browser, browser.find_element(By.CSS_SELECTOR, "#shot-1\\.1 button.quote-more"))
     quote = wait_for(browser, "#quote")
@@ -209,6 +210,9 @@ def test_pick_take_3_in_the_browser(
     assert "Rendered takes" in wait_for(browser, "#message").text
     assert len(submits) == 2 and len(store.takes(pid)) == before + 2
     assert len(browser.find_elements(By.CSS_SELECTOR, "#shot-1\\.1 .take")) == 5
+    # take N stays take N: new takes of equal score come after the ones already shown
+    assert _take_ids(browser)[:3] == numbered, (_take_ids(browser), numbered)
+    assert "picked" in (browser.find_element(By.ID, "take-1.1-3").get_attribute("class") or "")
     src = board_project.data_dir / "media" / "sheets" / pid / "shot-1.1.png"
     shutil.copyfile(src, DOCS / "contact-sheet.png")
 
