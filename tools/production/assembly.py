@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,6 +52,8 @@ def publish_latest(files: Sequence[Path | str], out: Path | None) -> list[Path]:
     """The latest revision's files, also directly in the `--out` folder the person gave (what
     they asked for: `make --out D` gives D/<title>-9x16.mp4); the same file (a hard link where
     the filesystem allows, else a copy), replacing the previous revision's of the same name."""
+    from tools.post.finish import place
+
     if out is None:
         return []
     placed = []
@@ -61,14 +62,7 @@ def publish_latest(files: Sequence[Path | str], out: Path | None) -> list[Path]:
         dest = out / source.name
         if source.resolve().parent == dest.resolve().parent:
             continue
-        staging = dest.with_name(f".{dest.name}.part")
-        staging.unlink(missing_ok=True)
-        try:
-            os.link(source, staging)
-        except OSError:
-            shutil.copy2(source, staging)
-        os.replace(staging, dest)
-        placed.append(dest)
+        placed.append(place(source, dest))
     return placed
 
 
