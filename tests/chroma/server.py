@@ -68,7 +68,13 @@ class ChromaServer:
                 raise RuntimeError(f"`chroma run` did not answer a heartbeat on {self.url}: {tail}")
             time.sleep(0.1)
 
-    def stop(self) -> None:
+    def restart(self) -> None:
+        """Stop the server and start it again on the same port and data (what a deployment's
+        restart does); clients keep their URL."""
+        self._terminate()
+        self.start()
+
+    def _terminate(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -77,6 +83,9 @@ class ChromaServer:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+    def stop(self) -> None:
+        self._terminate()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
