@@ -183,9 +183,21 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
     REELFORGE_DATABASE_URL (shared by every process), else SQLite in the data dir."""
     if settings.database_url is not None:
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
 
-        url = settings.database_url.get_secret_value()
-        async with AsyncPostgresSaver.from_conn_string(url) as pg_saver:
+        # a small pool that checks a connection before lending it, so a Postgres restart (or a
+        # dropped connection) costs a reconnect, not every later turn; the saver's own settings
+        # are what its from_conn_string uses
+        async with AsyncConnectionPool(
+            settings.database_url.get_secret_value(),
+            min_size=1,
+            max_size=4,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            check=AsyncConnectionPool.check_connection,
+            open=False,
+        ) as pool:
+            pg_saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]  # rows are dict_row
             await pg_saver.setup()  # its own versioned migrations, applied once
             yield pg_saver
         return

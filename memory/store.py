@@ -13,11 +13,11 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from memory.models import (
     ChatSession,
@@ -100,6 +100,7 @@ CREATE INDEX IF NOT EXISTS holds_by_project ON holds(project_id);
     ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,12 @@ class ProjectNotFound(LookupError):
     pass
 
 
+class StoreConnectionLost(RuntimeError):
+    """The connection to Postgres dropped while a write or a transaction was on it. Reads are
+    retried once on a new connection; a write is never replayed blindly, because whether the
+    server applied it cannot be known. The next store call reconnects."""
+
+
 def slugify(text: str, max_len: int = 40) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:max_len].strip("-") or "untitled"
@@ -174,7 +181,8 @@ class ProjectStore:
 
             self.path: Path | None = None
             self.dialect = POSTGRES
-            self._conn = psycopg.connect(str(target), autocommit=True)
+            self._url = str(target)
+            self._conn = psycopg.connect(self._url, autocommit=True)
         else:
             path = Path(target)
             self.path = path
@@ -195,13 +203,83 @@ class ProjectStore:
 
     # -- the dialect seam: statements, transactions, locks ------------------------------------
 
+    # Postgres only: the one connection may be dropped under us (a server restart, a failover,
+    # pg_terminate_backend, an idle timeout). Outside a transaction the store reconnects: a read
+    # is retried once, a write first checks the connection with an empty query (so it never runs
+    # on a connection already known dead) and is never replayed after it was sent.
+
+    def _dropped(self) -> bool:
+        return self.dialect is POSTGRES and bool(self._conn.closed or self._conn.broken)
+
+    def _reconnect(self) -> None:
+        import psycopg
+
+        try:
+            self._conn.close()
+        except psycopg.Error:
+            pass
+        self._conn = psycopg.connect(self._url, autocommit=True)
+
+    def _ready(self) -> None:
+        """Outside a transaction, before a write: a live connection, reconnecting if needed."""
+        if self.dialect is not POSTGRES or self._in_tx:
+            return
+        import psycopg
+
+        if not self._dropped():
+            try:
+                self._conn.execute("")  # what psycopg_pool's check_connection sends
+                return
+            except psycopg.OperationalError:
+                if not self._dropped():
+                    raise
+        self._reconnect()
+
+    def _retrying(self, run: Callable[[], T]) -> T:
+        """`run` (idempotent: a read, or BEGIN), retried once on a new connection if the old
+        one turns out to be dropped; inside a transaction never (the transaction is lost)."""
+        if self.dialect is not POSTGRES or self._in_tx:
+            return run()
+        import psycopg
+
+        if self._dropped():
+            self._reconnect()
+        try:
+            return run()
+        except psycopg.OperationalError:
+            if not self._dropped():
+                raise
+        self._reconnect()
+        return run()
+
     def _x(self, query: str, params: Sequence[Any] = ()) -> None:
         with self._lock:
-            self._conn.execute(self.dialect.sql(query), tuple(params))
+            self._ready()
+            self._written(
+                lambda: self._conn.execute(self.dialect.sql(query), tuple(params)), "a write"
+            )
+
+    def _written(self, run: Callable[[], T], what: str) -> T:
+        """A write outside a transaction: a dropped connection is a clear error, not a retry."""
+        if self.dialect is not POSTGRES or self._in_tx:
+            return run()
+        import psycopg
+
+        try:
+            return run()
+        except psycopg.OperationalError as exc:
+            if not self._dropped():
+                raise
+            raise StoreConnectionLost(
+                f"the connection to Postgres dropped during {what}; whether it was applied is "
+                "unknown, so it is not repeated (the next store call reconnects)"
+            ) from exc
 
     def _q(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            return list(self._conn.execute(self.dialect.sql(query), tuple(params)).fetchall())
+            return self._retrying(
+                lambda: list(self._conn.execute(self.dialect.sql(query), tuple(params)).fetchall())
+            )
 
     def _q1(self, query: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         rows = self._q(query, params)
@@ -215,16 +293,22 @@ class ProjectStore:
             if self._in_tx:  # nested: part of the outer transaction
                 yield
                 return
-            self._conn.execute("BEGIN IMMEDIATE" if self.dialect is SQLITE else "BEGIN")
+            begin = "BEGIN IMMEDIATE" if self.dialect is SQLITE else "BEGIN"
+            self._retrying(lambda: self._conn.execute(begin))  # nothing is sent before BEGIN
             self._in_tx += 1
             try:
                 yield
-            except BaseException:
+            except BaseException as exc:
                 self._in_tx -= 1
+                if self._dropped():  # the server rolled it back when the connection went
+                    raise StoreConnectionLost(
+                        "the connection to Postgres dropped inside a transaction; none of it was "
+                        "committed (the next store call reconnects)"
+                    ) from exc
                 self._conn.execute("ROLLBACK")
                 raise
             self._in_tx -= 1
-            self._conn.execute("COMMIT")
+            self._written(lambda: self._conn.execute("COMMIT"), "a COMMIT")
 
     def _lock_project(self, project_id: str) -> None:
         """Inside a transaction: hold the project's row until commit, so another process deciding

@@ -86,6 +86,51 @@ def check_chroma(settings: Settings) -> Check:
     return Check("ok", "chroma", f"Chroma server at {base}")
 
 
+def check_media(settings: Settings) -> Check:
+    """Renders, takes and exports go to the media folder; in a team every worker and the bot
+    mount the same one, so it must exist (or be creatable) and be writable from here."""
+    import tempfile
+
+    media = settings.media_dir
+    try:
+        media.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=media, prefix=".doctor-"):
+            pass
+    except OSError as exc:
+        return Check("FAIL", "media", f"cannot write to {media}: {_one_line(exc)}")
+    return Check("ok", "media", f"{media} is writable")
+
+
+def check_queue(settings: Settings) -> Check:
+    """Workers need the job queue's tables in the database; guarded so it says something useful
+    whether or not the queue (procrastinate) is installed."""
+    import importlib.util
+
+    if settings.database_url is None:
+        return Check(
+            "--", "queue", "jobs run in-process (REELFORGE_DATABASE_URL puts them on workers)"
+        )
+    if importlib.util.find_spec("procrastinate") is None:
+        return Check("--", "queue", "jobs run in-process (procrastinate is not installed)")
+    import psycopg
+
+    try:
+        with psycopg.connect(
+            settings.database_url.get_secret_value(), connect_timeout=int(TIMEOUT_S)
+        ) as conn:
+            row = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
+    except psycopg.Error as exc:
+        return Check("FAIL", "queue", f"cannot read the queue schema: {_one_line(exc)}")
+    if not (row and row[0]):
+        return Check(
+            "--",
+            "queue",
+            "no job queue schema in the database yet: run `reelforge worker` once "
+            "(it applies the schema)",
+        )
+    return Check("ok", "queue", "job queue schema present")
+
+
 def check_ffmpeg(settings: Settings) -> Check:
     from tools.post.runner import FFmpegNotFound, ffmpeg_exe
 
@@ -116,9 +161,17 @@ def check_providers(settings: Settings) -> list[Check]:
 
 
 def diagnose(settings: Settings) -> list[Check]:
+    database = check_database(settings)
+    queue = (
+        check_queue(settings)
+        if database.status != "FAIL"
+        else Check("--", "queue", "not checked: the database is unreachable")
+    )
     return [
-        check_database(settings),
+        database,
         check_chroma(settings),
+        queue,
+        check_media(settings),
         check_ffmpeg(settings),
         *check_providers(settings),
     ]
@@ -127,8 +180,8 @@ def diagnose(settings: Settings) -> list[Check]:
 def register(app: typer.Typer) -> None:
     @app.command("doctor")
     def doctor_cmd() -> None:
-        """Check the configured servers (database, Chroma, ffmpeg) and provider keys; one line
-        each. Exit 1 if something configured is unreachable."""
+        """Check the configured servers (database, Chroma, job queue), the media folder, ffmpeg
+        and provider keys; one line each. Exit 1 if something configured is unreachable."""
         from tools.settings import Settings
 
         checks = diagnose(Settings())

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,50 +12,16 @@ from typer.testing import CliRunner
 
 from agent.cli.main import app
 from memory.embeddings import MiniLM
+from tests.chroma.server import chroma_url
 from tests.refs.conftest import make_png
 
-CHROMA = Path(sys.executable).parent / "chroma"
+__all__ = ["chroma_url"]  # the real `chroma run` fixture, one server for this module
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = str(CHROMA) if CHROMA.exists() else shutil.which("chroma")
-    if binary is None:
-        pytest.skip("the `chroma` CLI is not installed in this environment")
-    port = _free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen(
-        [binary, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chroma run did not come up on {url} (exit {proc.poll()})")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_add_and_search_against_a_chroma_server(
