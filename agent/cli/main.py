@@ -559,11 +559,16 @@ doctor_cmd.register(app)
 
 def run() -> None:
     """Console entry point."""
+    from memory.store import StoreConnectionLost
+
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except StoreConnectionLost as exc:  # one line, not a traceback: the run is resumable
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
