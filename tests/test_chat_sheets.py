@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from agent.board.view import board_view, takes_json
+from agent.conversation import words
 from tools.post.contact import PICKED
 from tools.production import Services
 from tools.settings import Settings
@@ -47,7 +48,7 @@ def test_the_takes_reply_names_each_shots_sheet_shared_with_takes_and_the_board(
     try:
         studio.update_brief(**FIELDS)
         studio.plan()
-        reply = asyncio.run(studio.generate(3))
+        reply = words.generated(asyncio.run(studio.generate(3)))
         lines = reply.splitlines()
         project, production = studio._require_project()
         shots = [s.id for s in production.shots()]
