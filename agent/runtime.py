@@ -85,9 +85,7 @@ def system_prompt(settings: Settings) -> str:
 
 
 def _spend_question(studio: Studio, tool: str, args: dict[str, Any], price: float) -> str:
-    """ "Spend $X on tool {args}? (budget ...)": the price, and the cap with what is left."""
-    what = f"Spend ${price:.2f} on {tool} {args or ''}".strip() + "?"
-    return f"{what} ({words.budget(studio.budget())})"
+    return words.spend_question(tool, args, price, studio.budget())
 
 
 def _approval_config(threshold: float) -> InterruptOnConfig:

@@ -8,6 +8,8 @@ the offline director reads the thread's typed state (`agent.conversation.state`)
 
 from __future__ import annotations
 
+from typing import Any
+
 from memory.models import Finishing
 from tools.production.pricing import Quote
 from tools.studio import (
@@ -253,6 +255,17 @@ def status(view: StatusView) -> str:
     if view.pending_request:
         lines.append(f"Waiting for a choice on: {view.pending_request}")
     return "\n".join(lines)
+
+
+def spend_question(tool: str, args: dict[str, Any], price: float, cap: BudgetView) -> str:
+    """ "Spend $X on tool {args}? (budget ...)": the price, and the cap with what is left."""
+    what = f"Spend ${price:.2f} on {tool} {args or ''}".strip() + "?"
+    return f"{what} ({budget(cap)})"
+
+
+def approval_question(description: str) -> str:
+    """A waiting approval, with the answers the terminal chat understands."""
+    return f"{description} Reply 'approve', 'reject [why]' or 'edit takes=N'."
 
 
 def budget(view: BudgetView) -> str:

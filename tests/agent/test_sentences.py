@@ -178,3 +178,16 @@ def test_a_plan_is_data_and_its_words_name_each_shot(planned: Studio) -> None:  
     )
     # a scene edit answers with the plan again once the brief is complete
     assert isinstance(studio.edit_scene(1, camera="slow push-in"), PlanView)
+
+
+def test_approval_words_name_the_price_the_cap_and_the_answers() -> None:
+    question = words.spend_question("generate_takes", {"takes": 2}, 1.92, BudgetView(5.0, 1.0))
+    assert question == (
+        "Spend $1.92 on generate_takes {'takes': 2}? (budget $5.00, $1.00 spent, $4.00 left)"
+    )
+    assert words.spend_question("export_video", {}, 0.5, BudgetView(None, 0.0)) == (
+        "Spend $0.50 on export_video? (no budget cap set; $0.00 spent so far)"
+    )
+    assert words.approval_question(question).endswith(
+        "left) Reply 'approve', 'reject [why]' or 'edit takes=N'."
+    )
