@@ -100,7 +100,12 @@ class StudioError(ValueError):
 
 
 class PriceChanged(StudioError):
-    """The price shown for a new take is no longer the price; nothing was rendered."""
+    """The price shown for a new take is no longer the price; nothing was rendered (the front
+    end says so from `shot_id`, `now_usd` and `shown_usd`)."""
+
+    def __init__(self, shot_id: str, now_usd: float, shown_usd: float) -> None:
+        super().__init__(f"price of a take of shot {shot_id}: {now_usd:.4f} > {shown_usd:.4f}")
+        self.shot_id, self.now_usd, self.shown_usd = shot_id, now_usd, shown_usd
 
 
 @dataclass(frozen=True)
@@ -707,10 +712,7 @@ class Studio:
             raise StudioError(f"there is no shot {shot_id}") from None
         price = estimate_shot(shot, 1).cost_usd
         if price > shown_usd + 1e-9:
-            raise PriceChanged(
-                f"A new take of shot {shot_id} now costs ${price:.2f}, not ${shown_usd:.2f}; "
-                "nothing was rendered."
-            )
+            raise PriceChanged(shot_id, price, shown_usd)
         problem = self.budget_problem(price)
         if problem is not None:
             raise StudioError(problem)

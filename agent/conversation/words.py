@@ -21,6 +21,7 @@ from tools.studio import (
     GenerateResult,
     PickResult,
     PlanView,
+    PriceChanged,
     ReferenceAdded,
     ReferenceMatches,
     RevisionOffer,
@@ -131,6 +132,13 @@ def picked(result: PickResult) -> str:
     return (
         f"Shot {result.shot_id} now uses take {result.take_number} ({result.take_id}). "
         "Export to see it cut."
+    )
+
+
+def price_changed(exc: PriceChanged) -> str:
+    return (
+        f"A new take of shot {exc.shot_id} now costs ${exc.now_usd:.2f}, not "
+        f"${exc.shown_usd:.2f}; nothing was rendered."
     )
 
 

@@ -558,7 +558,7 @@ class SlackWorker:
         try:
             text = words.generated(await studio.one_more_take(shot_id, shown_usd, f"<@{user}>"))
         except PriceChanged as exc:
-            await self._post(where, str(exc))
+            await self._post(where, words.price_changed(exc))
             return
         except StudioError as exc:
             await self._post(where, f"No new take: {exc}")

@@ -22,6 +22,7 @@ from tools.studio import (
     GenerateResult,
     PickResult,
     PlanView,
+    PriceChanged,
     ReferenceAdded,
     ReferenceHit,
     ReferenceMatches,
@@ -87,6 +88,9 @@ def test_takes_pick_export_and_timeline_words() -> None:
         "Contact sheets (each shot's takes side by side; pick one by its take number):",
         "- shot 1.1: /s/1.png",
     ]
+    assert words.price_changed(PriceChanged("1.2", 0.5, 0.25)) == (
+        "A new take of shot 1.2 now costs $0.50, not $0.25; nothing was rendered."
+    )
     assert words.picked(PickResult("1.1", 2, "t-1")) == (
         "Shot 1.1 now uses take 2 (t-1). Export to see it cut."
     )
