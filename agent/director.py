@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agent.conversation import scenes as scene_edits
-from agent.conversation import semantic
+from agent.conversation import semantic, words
 from agent.conversation import state as state_of
 from agent.conversation.interview import FIELDS, is_strong_go, read, title_from, wants_default
 from agent.conversation.state import ThreadState
@@ -319,11 +319,9 @@ class OfflineDirector(BaseChatModel):
         if name == "revise_video":
             if failed:
                 return self._say(text)
-            # Cosmetic only: the tool's cue to a language model is dropped from what the person
-            # reads (if its wording changes, it shows; no decision depends on it).
-            return self._say(
-                f"{text.replace('Ask which option to apply.', '').strip()}\n{OPTION_ASK}"
-            )
+            # Cosmetic only: the offer's cue to a language model (one constant in words) is
+            # dropped from what the person reads; no decision depends on it.
+            return self._say(f"{text.replace(words.REVISION_CUE, '').strip()}\n{OPTION_ASK}")
         if name == "apply_revision":
             if failed:
                 return self._say(text)

@@ -30,6 +30,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 import prompts
+from agent.conversation import words
 from agent.models import chat_model, is_offline
 from agent.tools import ALL_TOOLS, PAID_TOOLS, ChatContext, Unpriceable, price_of
 from tools.production import Reporter, Services
@@ -84,9 +85,7 @@ def system_prompt(settings: Settings) -> str:
 
 
 def _spend_question(studio: Studio, tool: str, args: dict[str, Any], price: float) -> str:
-    """ "Spend $X on tool {args}? (budget ...)": the price, and the cap with what is left."""
-    what = f"Spend ${price:.2f} on {tool} {args or ''}".strip() + "?"
-    return f"{what} ({studio.budget_note()})"
+    return words.spend_question(tool, args, price, studio.budget())
 
 
 def _approval_config(threshold: float) -> InterruptOnConfig:

@@ -1,7 +1,7 @@
 """The tools the model sees: thin wrappers over `tools.studio.Studio`.
 
-Each docstring is the model's contract. A tool returns a short summary for the model to relay,
-never raw provider JSON; a failure the person can fix comes back as a message starting with
+Each docstring is the model's contract. A tool returns a short summary for the model to relay
+(the studio's typed result in `agent.conversation.words`' sentences), never raw provider JSON; a failure the person can fix comes back as a message starting with
 "error:", so the model can explain it or retry with better arguments. Beside the sentence, every
 tool returns the thread's state as data (`agent.conversation.state.ThreadState`, the ToolMessage
 artifact: the model never sees it; the offline director decides from it).
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from langchain.tools import ToolRuntime, tool
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
+from agent.conversation import words
 from agent.conversation.state import ThreadState, of_studio
 from memory.models import Transition
 from memory.store import ProjectNotFound
@@ -35,6 +36,7 @@ class ChatContext:
 
 
 Runtime = ToolRuntime[ChatContext]
+T = TypeVar("T")
 
 
 # A tool's result: its sentence for the person (or the model), and the thread's state as data
@@ -58,10 +60,13 @@ def _safe(runtime: Runtime, fn: Callable[[Studio], str]) -> Result:
         return _result(studio, f"error: {exc}", str(exc))
 
 
-async def _asafe(runtime: Runtime, fn: Callable[[Studio], Awaitable[str]]) -> Result:
+async def _asafe(
+    runtime: Runtime, fn: Callable[[Studio], Awaitable[T]], say: Callable[[T], str]
+) -> Result:
+    """Run an async studio call and put its typed result in words with `say`."""
     studio = runtime.context.studio
     try:
-        return _result(studio, await fn(studio))
+        return _result(studio, say(await fn(studio)))
     except ACTIONABLE as exc:
         return _result(studio, f"error: {exc}", str(exc))
 
@@ -115,20 +120,20 @@ def update_brief(
         "platform": platform,
         "music": music,
     }
-    return _safe(runtime, lambda s: s.update_brief(**fields))
+    return _safe(runtime, lambda s: words.brief(s.update_brief(**fields)))
 
 
 @tool(response_format="content_and_artifact")
 def show_brief(runtime: Runtime) -> Result:
     """Show the brief gathered so far and what is still missing."""
-    return _safe(runtime, lambda s: s.describe_brief())
+    return _safe(runtime, lambda s: words.brief(s.brief_view()))
 
 
 @tool(response_format="content_and_artifact")
 def plan_production(runtime: Runtime) -> Result:
     """Plan scenes and shots from the complete brief: provider per shot with its reason, prompt
     gaps, and the estimated price and time. Spends nothing. Call again after brief changes."""
-    return _safe(runtime, lambda s: s.plan())
+    return _safe(runtime, lambda s: words.plan(s.plan()))
 
 
 @tool(response_format="content_and_artifact")
@@ -139,7 +144,7 @@ def set_scenes(runtime: Runtime, scenes: list[SceneInput]) -> Result:
         scenes: The scenes in order.
     """
     items = [s.model_dump(exclude_none=True) for s in scenes]
-    return _safe(runtime, lambda s: s.set_scenes(items))
+    return _safe(runtime, lambda s: words.plan_or_brief(s.set_scenes(items)))
 
 
 @tool(response_format="content_and_artifact")
@@ -165,7 +170,7 @@ def edit_scene(
     changes = {"description": description, "duration": duration, "dialogue": dialogue}
     changes["camera"] = camera
     changes["transition"] = transition
-    return _safe(runtime, lambda s: s.edit_scene(index, **changes))
+    return _safe(runtime, lambda s: words.plan_or_brief(s.edit_scene(index, **changes)))
 
 
 @tool(response_format="content_and_artifact")
@@ -176,7 +181,7 @@ def set_provider(runtime: Runtime, shot: str, provider: str) -> Result:
         shot: Shot id like "1.2" or scene number like "2".
         provider: One of veo, kling, runway, luma, pika, animatic.
     """
-    return _safe(runtime, lambda s: s.override_provider(shot, provider))
+    return _safe(runtime, lambda s: words.plan(s.override_provider(shot, provider)))
 
 
 @tool(response_format="content_and_artifact")
@@ -189,7 +194,7 @@ async def generate_takes(
     Args:
         takes: Takes per shot (1-20); default from settings.
     """
-    return await _asafe(runtime, lambda s: s.generate(takes))
+    return await _asafe(runtime, lambda s: s.generate(takes), words.generated)
 
 
 @tool(response_format="content_and_artifact")
@@ -200,14 +205,14 @@ def pick_take(runtime: Runtime, shot: str, take: Annotated[int, Field(ge=1)]) ->
         shot: Shot id like "1.1".
         take: Take number, from 1 (the best).
     """
-    return _safe(runtime, lambda s: s.pick(shot, take))
+    return _safe(runtime, lambda s: words.picked(s.pick(shot, take)))
 
 
 @tool(response_format="content_and_artifact")
 async def export_video(runtime: Runtime) -> Result:
     """Cut the picked takes together, lay and level the sound, export every format, and record
     a new revision. Returns the exported file paths."""
-    return await _asafe(runtime, lambda s: s.export())
+    return await _asafe(runtime, lambda s: s.export(), words.exported)
 
 
 @tool(response_format="content_and_artifact")
@@ -254,7 +259,7 @@ def finish_options(
         "music_prompt": music_prompt,
         "ambience": ambience,
     }
-    return _safe(runtime, lambda s: s.set_finishing(**changes))
+    return _safe(runtime, lambda s: words.finishing_changed(s.set_finishing(**changes)))
 
 
 @tool(response_format="content_and_artifact")
@@ -266,7 +271,7 @@ def export_timeline(runtime: Runtime, out: str | None = None) -> Result:
     Args:
         out: Where to write it (a path ending in .otio); default: the project's folder.
     """
-    return _safe(runtime, lambda s: s.export_timeline(out))
+    return _safe(runtime, lambda s: words.timeline(s.export_timeline(out)))
 
 
 @tool(response_format="content_and_artifact")
@@ -277,7 +282,7 @@ def revise_video(runtime: Runtime, request: str) -> Result:
     Args:
         request: The person's words.
     """
-    return _safe(runtime, lambda s: s.revise(request))
+    return _safe(runtime, lambda s: words.revision_offer(s.revise(request)))
 
 
 @tool(response_format="content_and_artifact")
@@ -288,7 +293,7 @@ async def apply_revision(runtime: Runtime, option: Literal["regrade", "rerender"
     Args:
         option: "regrade" or "rerender".
     """
-    return await _asafe(runtime, lambda s: s.apply_revision(option))
+    return await _asafe(runtime, lambda s: s.apply_revision(option), words.exported)
 
 
 @tool(response_format="content_and_artifact")
@@ -310,7 +315,10 @@ def add_reference(
         description: A canonical description, e.g. "a girl with a red scarf".
         library: True to share it across projects (the brand library).
     """
-    return _safe(runtime, lambda s: s.add_reference(path, kind, name, description, library))
+    return _safe(
+        runtime,
+        lambda s: words.reference_added(s.add_reference(path, kind, name, description, library)),
+    )
 
 
 @tool(response_format="content_and_artifact")
@@ -320,13 +328,13 @@ def find_references(runtime: Runtime, text: str) -> Result:
     Args:
         text: A mention or description, e.g. "the girl" or "neon street".
     """
-    return _safe(runtime, lambda s: s.find_references(text))
+    return _safe(runtime, lambda s: words.references_found(s.find_references(text)))
 
 
 @tool(response_format="content_and_artifact")
 def show_status(runtime: Runtime) -> Result:
     """The project's state: shots, picks, revisions, latest exports and spend."""
-    return _safe(runtime, lambda s: s.status())
+    return _safe(runtime, lambda s: words.status(s.status()))
 
 
 ALL_TOOLS: list[BaseTool] = [

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from agent.board.view import board_view, takes_json
+from agent.conversation import words
 from tools.post.contact import PICKED
 from tools.production import Services
 from tools.settings import Settings
@@ -47,7 +48,7 @@ def test_the_takes_reply_names_each_shots_sheet_shared_with_takes_and_the_board(
     try:
         studio.update_brief(**FIELDS)
         studio.plan()
-        reply = asyncio.run(studio.generate(3))
+        reply = words.generated(asyncio.run(studio.generate(3)))
         lines = reply.splitlines()
         project, production = studio._require_project()
         shots = [s.id for s in production.shots()]
@@ -100,14 +101,18 @@ def test_more_takes_never_undo_a_pick(tmp_path: Path) -> None:
         first = production.shots()[0].id
         studio.pick(first, 2)
         chosen = studio._require_project()[1].picks[first]
-        reply = asyncio.run(studio.generate(4, [first]))
+        result = asyncio.run(studio.generate(4, [first]))
+        reply = words.generated(result)
         assert studio._require_project()[1].picks[first] == chosen, reply
         ranked = [t.id for t in studio.ranked_takes(first)]
         assert len(ranked) == 4
         kept = ranked.index(chosen) + 1
+        (shot,) = result.shots
+        assert shot.picked == kept
         if kept == 1:  # the pick is also the best scored: nothing to point out
-            assert f"picked take {kept}" in reply
+            assert shot.best is None and f"picked take {kept}" in reply
         else:
+            assert shot.best == 1
             assert f"kept the current pick, take {kept}; the best scored is take 1" in reply
     finally:
         asyncio.run(services.aclose())

@@ -81,7 +81,8 @@ def test_add_reference_reads_only_the_chosen_folders_and_reveals_nothing(
     mine = tmp_path / "mine"
     mine.mkdir()
     make_png(mine / "mia.png", "mia")
-    assert "Added character reference 'Mia'" in planned.add_reference("mia.png", "character", "Mia")
+    added = planned.add_reference("mia.png", "character", "Mia")
+    assert (added.kind, added.name, added.created) == ("character", "Mia", True)
 
 
 def test_update_brief_music_must_be_an_audio_file(planned: Studio, tmp_path: Path) -> None:

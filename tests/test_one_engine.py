@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from agent.cli.main import app
+from agent.conversation import words
 from memory.models import Production
 from memory.store import ProjectStore
 from tools.production import Services
@@ -83,7 +84,7 @@ def test_make_and_chat_export_the_same_files(tmp_path: Path) -> None:
     studio = _chat(settings, tmp_path / "chat")
     try:
         asyncio.run(studio.generate())
-        said = asyncio.run(studio.export())
+        said = words.exported(asyncio.run(studio.export()))
         _, production = studio._require_project()
     finally:
         asyncio.run(studio.services.aclose())
@@ -121,7 +122,8 @@ def test_exports_follow_a_renamed_title(tmp_path: Path) -> None:
         "morning-ritual-16x9.mp4",
         "morning-ritual-9x16.mp4",
     ]
-    assert "morning-ritual.otio" in timeline
+    assert timeline.path.name == "morning-ritual.otio"
+    assert "morning-ritual.otio" in words.timeline(timeline)
 
 
 @pytest.mark.ffmpeg
@@ -142,12 +144,12 @@ def test_a_revision_is_parsed_once_and_kept_with_the_session(
     studio = _chat(settings, tmp_path / "out")
     try:
         asyncio.run(studio.generate())
-        offered = studio.revise("make it warmer")
+        offered = words.revision_offer(studio.revise("make it warmer"))
         assert "Ask which option to apply." in offered
         # a new facade on the same thread (a restart) reads the kept plan
         again = Studio(studio.services, "t", out_dir=tmp_path / "out")
         assert again.quote_revision("rerender").cost_usd == 0
-        said = asyncio.run(again.apply_revision("regrade"))
+        said = words.exported(asyncio.run(again.apply_revision("regrade")))
     finally:
         asyncio.run(studio.services.aclose())
     assert parsed == ["make it warmer"]

@@ -1,9 +1,10 @@
-"""One conversation's production: the operations every front end (chat, Slack) runs, in words.
+"""One conversation's production: the operations every front end (chat, Slack, the board) runs.
 
 A `Studio` is bound to a thread. It gathers the brief, plans, prices, renders takes, picks, exports
 and revises, keeping its state in the project store so a thread can be resumed after a restart.
-Every method returns a short summary for a person (or a model) to read; failures a person can fix
-raise `StudioError` with one line saying what to do.
+Words up, logic down: every method returns a small typed result (`BriefView`, `PlanView`,
+`GenerateResult`, ...), which the front ends put in words with `agent.conversation.words`; failures
+a person can fix raise `StudioError` with one line saying what to do.
 """
 
 from __future__ import annotations
@@ -94,42 +95,17 @@ FORMAT_WORDS: dict[str, Aspect] = {
 }
 
 
-STALE_BY_OPTION = {
-    "stabilise": "the master (the takes are stabilised once, then cached)",
-    "fps": "the master's frame rate and the exports",
-    "interpolation": "the master's frame rate and the exports",
-    "uhd": "the UHD files",
-    "voiceover": "the soundtrack (voice-over and ducked music) and the exports",
-    "subtitles": "the subtitles of the exports",
-    "posters": "the posters",
-    "music_prompt": "the soundtrack (generated music) and the exports",
-    "ambience": "the soundtrack (generated ambience) and the exports",
-}
-
-
-def describe_finishing(look: Finishing) -> str:
-    """The finishing options in words."""
-    parts = [
-        "stabilised" if look.stabilise else "not stabilised",
-        f"{look.fps} fps ({look.interpolation} interpolation)" if look.fps else "24 fps",
-        "UHD files too" if look.uhd else "no UHD",
-        f"voice-over: {look.voiceover!r}" if look.voiceover else "no voice-over",
-        f"subtitles: {look.subtitles}",
-        "posters" if look.posters else "no posters",
-    ]
-    if look.music_prompt:
-        parts.append(f"music: {look.music_prompt!r}")
-    if look.ambience:
-        parts.append(f"ambience: {look.ambience!r}")
-    return "Finishing: " + ", ".join(parts) + "."
-
-
 class StudioError(ValueError):
     """Something the person (or the model) can fix; the message says how."""
 
 
 class PriceChanged(StudioError):
-    """The price shown for a new take is no longer the price; nothing was rendered."""
+    """The price shown for a new take is no longer the price; nothing was rendered (the front
+    end says so from `shot_id`, `now_usd` and `shown_usd`)."""
+
+    def __init__(self, shot_id: str, now_usd: float, shown_usd: float) -> None:
+        super().__init__(f"price of a take of shot {shot_id}: {now_usd:.4f} > {shown_usd:.4f}")
+        self.shot_id, self.now_usd, self.shown_usd = shot_id, now_usd, shown_usd
 
 
 @dataclass(frozen=True)
@@ -157,6 +133,146 @@ class TakeChoice:
     description: str
     takes: list[tuple[int, float | None, bool]]
     one_take_usd: float
+
+
+@dataclass(frozen=True)
+class BriefView:
+    """The brief gathered so far: its fields, what is still required (in order), and the format
+    a platform implied this time (if it did)."""
+
+    draft: dict[str, Any]
+    missing: list[str]
+    implied_format: Aspect | None = None
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """A plan: the planned production, the takes per shot it was priced for, and that price."""
+
+    production: Production
+    takes: int | None
+    quote: Quote
+
+
+@dataclass(frozen=True)
+class ShotTakes:
+    """One shot after rendering: how many takes it has, which one (best first) was picked with
+    its score and QC notes, and the reference drift found, if any."""
+
+    shot_id: str
+    takes: int
+    picked: int
+    score: float
+    qc_notes: list[str]
+    drift: str | None = None
+    best: int | None = None
+    """Set when the shot kept its earlier pick (`picked`) and take `best` scored higher; the
+    score and QC notes are then `best`'s."""
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    """What a render added: each shot's takes, what it spent, and each shot's contact sheet (or
+    why none could be drawn)."""
+
+    shots: list[ShotTakes]
+    spent_usd: float
+    sheets: list[tuple[str, Path]]
+    sheet_error: str | None = None
+
+
+@dataclass(frozen=True)
+class PickResult:
+    shot_id: str
+    take_number: int
+    take_id: str
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """A committed revision: its number, its note, its files, and what the engine noted."""
+
+    revision: int
+    note: str
+    files: list[Path]
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class FinishingView:
+    """The finishing options after a change, the options that changed, and what the next export
+    would spend on generated sound."""
+
+    finishing: Finishing
+    changed: list[str]
+    sound: Quote
+
+
+@dataclass(frozen=True)
+class TimelineResult:
+    path: Path
+    clips: int
+
+
+@dataclass(frozen=True)
+class RevisionOffer:
+    """A revision request parsed into a change, what it makes stale, and its two options: a
+    free regrade (if the footage allows it) and a priced re-render."""
+
+    change: RevisionPlan
+    stale_exports: int
+    regrade_possible: bool
+    rerender: Quote
+
+
+@dataclass(frozen=True)
+class ReferenceAdded:
+    kind: str
+    name: str
+    id: str
+    project_id: str | None
+    created: bool
+
+
+@dataclass(frozen=True)
+class ReferenceHit:
+    name: str
+    kind: str
+    id: str
+    description: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class ReferenceMatches:
+    """What a reference search found; `searched` is False when there is no reference store."""
+
+    text: str
+    searched: bool
+    hits: list[ReferenceHit]
+
+
+@dataclass(frozen=True)
+class BudgetView:
+    """The cap (None: none set) and what the project has spent."""
+
+    cap_usd: float | None
+    spent_usd: float
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """Where the thread's project stands; `brief` instead when there is no project yet."""
+
+    brief: BriefView | None
+    project_id: str = ""
+    title: str = ""
+    shots: int = 0
+    picked: int = 0
+    revisions: int = 0
+    spent_usd: float = 0.0
+    latest: tuple[int, list[Path]] | None = None
+    pending_request: str | None = None
 
 
 # The one price type of the engine; AudioPrice is the old name of a sound quote.
@@ -276,11 +392,11 @@ class Studio:
         draft = self.session.draft
         return [name for name in REQUIRED if draft.get(name) in (None, "", [])]
 
-    def update_brief(self, **fields: Any) -> str:
+    def update_brief(self, **fields: Any) -> BriefView:
         """Set brief fields (None = leave as is); returns what is set and what is missing."""
         session = self.session
         draft = dict(session.draft)
-        notes: list[str] = []
+        implied: Aspect | None = None
         for name, value in fields.items():
             if value is None or value == "" or value == []:
                 continue
@@ -316,10 +432,9 @@ class Studio:
             implied = platform_format(str(draft["platform"]))
             if implied:
                 draft["formats"] = [implied]
-                notes.append(f"format {implied} from the platform (say if you want others)")
         session.draft = draft
         self._save(session)
-        return self.describe_brief(notes)
+        return self.brief_view(implied)
 
     @staticmethod
     def _scene_dicts(value: Any) -> list[dict[str, Any]]:
@@ -334,26 +449,9 @@ class Studio:
             out.append({k: v for k, v in item.items() if v not in (None, "")})
         return out
 
-    def describe_brief(self, notes: list[str] | None = None) -> str:
-        draft = self.session.draft
-        lines = ["Brief so far:"]
-        for name in ("title", *REQUIRED, "platform", "music"):
-            if name in draft:
-                value = draft[name]
-                if name == "formats":
-                    value = ", ".join(value)
-                elif name == "duration":
-                    value = f"{value:g}s"
-                lines.append(f"- {name}: {value}")
-        if draft.get("scenes"):
-            lines.append(f"- scenes: {len(draft['scenes'])} given")
-        lines += [f"({note})" for note in notes or []]
-        missing = self.missing()
-        if missing:
-            lines.append(f"Still missing: {', '.join(missing)}. Ask for {missing[0]} next.")
-        else:
-            lines.append("The brief is complete: plan it next.")
-        return "\n".join(lines)
+    def brief_view(self, implied_format: Aspect | None = None) -> BriefView:
+        """The brief so far and what it still needs."""
+        return BriefView(dict(self.session.draft), self.missing(), implied_format)
 
     def brief(self) -> Brief:
         missing = self.missing()
@@ -381,7 +479,7 @@ class Studio:
         except (PlanError, UnknownProvider) as exc:
             raise StudioError(str(exc)) from None
 
-    def plan(self) -> str:
+    def plan(self) -> PlanView:
         brief = self.brief()
         session = self.session
         if session.project_id is None:
@@ -393,35 +491,18 @@ class Studio:
             project, old = self._require_project()
             production = self._plan_production(brief, old)
             self.services.store.save_working(project.id, production)
-        return self.describe_plan(production)
+        return self.plan_view(production)
 
-    def describe_plan(self, production: Production, takes: int | None = None) -> str:
-        takes = takes_wanted(takes, self.services.settings)
-        brief = production.brief
-        lines = [
-            f'Plan for "{brief.title}" ({brief.duration:g}s, {", ".join(brief.formats)}), '
-            f"{len(production.scenes)} scene(s):"
-        ]
-        for shot in production.shots():
-            used = shot.provider
-            why = shot.preferred_reason
-            if used != shot.preferred_provider:
-                why += f"; using {used}: {shot.provider_reason}"
-            lines.append(
-                f"- shot {shot.id} ({shot.duration:g}s, {used}): {shot.description}. Why: {why}"
-            )
-            if shot.components.missing():
-                lines.append(f"  missing prompt components: {', '.join(shot.components.missing())}")
-        quote = self.quote_takes(takes, production)
-        per_shot = f"{takes} take(s) per shot" if takes else "the default takes per shot"
-        lines.append(f"Estimated cost of {per_shot}: {quote.describe()}.")
-        return "\n".join(lines)
+    def plan_view(self, production: Production, takes: int | None = None) -> PlanView:
+        """The plan with its price for `takes` takes per shot (None: the default)."""
+        wanted = takes_wanted(takes, self.services.settings)
+        return PlanView(production, wanted, self.quote_takes(wanted, production))
 
-    def set_scenes(self, scenes: list[dict[str, Any]]) -> str:
+    def set_scenes(self, scenes: list[dict[str, Any]]) -> PlanView | BriefView:
         self.update_brief(scenes=scenes)
-        return self.plan() if not self.missing() else self.describe_brief()
+        return self.plan() if not self.missing() else self.brief_view()
 
-    def edit_scene(self, index: int, **changes: Any) -> str:
+    def edit_scene(self, index: int, **changes: Any) -> PlanView | BriefView:
         brief = self.brief()
         specs = [s.model_dump(exclude_none=True) for s in brief.scenes or []]
         if not specs:
@@ -435,7 +516,7 @@ class Studio:
         specs = [{k: v for k, v in s.items() if k != "remove"} for s in specs]
         return self.set_scenes(specs)
 
-    def override_provider(self, target: str, provider: str) -> str:
+    def override_provider(self, target: str, provider: str) -> PlanView:
         try:
             check_provider_id(provider)
         except UnknownProvider as exc:
@@ -477,13 +558,9 @@ class Studio:
         """Why spending `amount` more would pass the cap, or None when it fits."""
         return budget_problem(self.services.settings.budget_usd, self._spent(), amount)
 
-    def budget_note(self) -> str:
-        """The cap and what is left of it, in words, for an approval question."""
-        cap = self.services.settings.budget_usd
-        spent = self._spent()
-        if cap is None:
-            return f"no budget cap set; ${spent:.2f} spent so far"
-        return f"budget ${cap:.2f}, ${spent:.2f} spent, ${max(0.0, cap - spent):.2f} left"
+    def budget(self) -> BudgetView:
+        """The cap and what is spent, for an approval question."""
+        return BudgetView(self.services.settings.budget_usd, self._spent())
 
     def record_decision(self, approved: bool, amount: float, note: str) -> None:
         project = self.project()
@@ -498,7 +575,9 @@ class Studio:
             )
         )
 
-    async def generate(self, takes: int | None = None, shots: list[str] | None = None) -> str:
+    async def generate(
+        self, takes: int | None = None, shots: list[str] | None = None
+    ) -> GenerateResult:
         """Render takes of every shot (or only `shots`), then pick the best of each."""
         if takes is not None and not 1 <= takes <= 20:
             raise StudioError("takes per shot must be between 1 and 20")
@@ -517,49 +596,38 @@ class Studio:
             wanted, batch.takes, self.services.store, self.services.refs, project.id
         )
         picks = dict(production.picks)
-        lines = []
+        rendered = []
         for shot in wanted:
             best = batch.best(shot.id)
             assert best is not None
             ranked = self.ranked_takes(shot.id, production)
             number = next(i for i, t in enumerate(ranked, start=1) if t.id == best.id)
-            notes = f" ({'; '.join(best.qc_notes)})" if best.qc_notes else ""
             kept = next(
                 (i for i, t in enumerate(ranked, start=1) if t.id == picks.get(shot.id)), None
             )
-            if kept is not None and kept != number:  # more takes never undo a pick
-                lines.append(
-                    f"- shot {shot.id}: {len(ranked)} take(s); kept the current pick, take {kept}; "
-                    f"the best scored is take {number}, score {best.score or 0:.2f}{notes}"
-                )
-            else:
+            if kept is None or kept == number:
                 picks[shot.id] = best.id
-                lines.append(
-                    f"- shot {shot.id}: {len(ranked)} take(s); picked take {number}, "
-                    f"score {best.score or 0:.2f}{notes}"
+            rendered.append(
+                ShotTakes(
+                    shot.id,
+                    len(ranked),
+                    number if kept is None else kept,
+                    best.score or 0.0,
+                    list(best.qc_notes),
+                    drift.get(shot.id),
+                    # more takes never undo a pick: keep it and name the best scored one
+                    best=number if kept is not None and kept != number else None,
                 )
-            if shot.id in drift:
-                lines.append(f"  drift: {drift[shot.id]}")
+            )
         production = production.model_copy(update={"picks": picks})
         self.services.store.save_working(project.id, production)
         spent = self.services.store.total_spend(project.id) - spent_before
-        head = f"Rendered takes for {len(wanted)} shot(s); spent ${spent:.2f}."
-        sheets = self._sheet_lines(project, production, [s.id for s in wanted])
-        return "\n".join([head, *lines, "Export next, or pick other takes.", *sheets])
-
-    def _sheet_lines(
-        self, project: Project, production: Production, shot_ids: list[str]
-    ) -> list[str]:
-        """Where each shot's contact sheet is; a sheet that cannot be drawn never fails the
-        takes it shows."""
+        # A sheet that cannot be drawn never fails the takes it shows.
         try:
-            sheets = contact_sheets(self.services, project, production, shot_ids)
+            sheets = contact_sheets(self.services, project, production, [s.id for s in wanted])
         except (OSError, ValueError) as exc:
-            return [f"(No contact sheets this time: {exc}.)"]
-        if not sheets:
-            return []
-        head = "Contact sheets (each shot's takes side by side; pick one by its take number):"
-        return [head, *(f"- shot {shot_id}: {path}" for shot_id, path in sheets)]
+            return GenerateResult(rendered, spent, [], str(exc))
+        return GenerateResult(rendered, spent, sheets)
 
     def contact_sheets(self, only: frozenset[str] | None = None) -> list[tuple[str, Path]]:
         """(shot id, contact sheet PNG) of every shot with takes (only shots with a take in
@@ -643,7 +711,7 @@ class Studio:
                     previews.append((f"shot-{shot.id}-take-{n}{Path(take.file).suffix}", take.file))
         return previews
 
-    async def one_more_take(self, shot_id: str, shown_usd: float, who: str) -> str:
+    async def one_more_take(self, shot_id: str, shown_usd: float, who: str) -> GenerateResult:
         """One more take of a shot at the price the person was shown (approved by asking);
         `PriceChanged` when it now costs more."""
         project, production = self._require_project()
@@ -653,10 +721,7 @@ class Studio:
             raise StudioError(f"there is no shot {shot_id}") from None
         price = estimate_shot(shot, 1).cost_usd
         if price > shown_usd + 1e-9:
-            raise PriceChanged(
-                f"A new take of shot {shot_id} now costs ${price:.2f}, not ${shown_usd:.2f}; "
-                "nothing was rendered."
-            )
+            raise PriceChanged(shot_id, price, shown_usd)
         problem = self.budget_problem(price)
         if problem is not None:
             raise StudioError(problem)
@@ -665,7 +730,7 @@ class Studio:
         takes = len(self.ranked_takes(shot_id, production)) + 1
         return await self.generate(takes=takes, shots=[shot_id])
 
-    def pick(self, shot_id: str, take_number: int) -> str:
+    def pick(self, shot_id: str, take_number: int) -> PickResult:
         project, production = self._require_project()
         try:
             production.shot(shot_id)
@@ -678,11 +743,13 @@ class Studio:
         take = ranked[take_number - 1]
         production = production.model_copy(update={"picks": {**production.picks, shot_id: take.id}})
         self.services.store.save_working(project.id, production)
-        return f"Shot {shot_id} now uses take {take_number} ({take.id}). Export to see it cut."
+        return PickResult(shot_id, take_number, take.id)
 
     # -- export -----------------------------------------------------------------------------
 
-    async def export(self, note: str = "exported from chat", out_dir: Path | None = None) -> str:
+    async def export(
+        self, note: str = "exported from chat", out_dir: Path | None = None
+    ) -> ExportResult:
         project, production = self._require_project()
         missing = [s.id for s in production.shots() if s.id not in production.picks]
         for shot_id in missing:
@@ -707,13 +774,11 @@ class Studio:
             raise StudioError(str(exc)) from None
         revision = self.services.store.commit(project.id, production, note)
         publish_latest(production.exports, out_dir or self.out_dir)
-        files = "\n".join(f"- {p}" for p in production.exports)
-        said = "".join(f"\nNote: {n}" for n in notes)
-        return f"Exported revision {revision.number} ({note}):\n{files}{said}"
+        return ExportResult(revision.number, note, list(production.exports), notes)
 
     # -- finishing --------------------------------------------------------------------------
 
-    def set_finishing(self, **changes: Any) -> str:
+    def set_finishing(self, **changes: Any) -> FinishingView:
         """Change finishing options (None = leave as is); free, applied at the next export."""
         project, production = self._require_project()
         given = {k: v for k, v in changes.items() if v is not None}
@@ -736,24 +801,8 @@ class Studio:
             project.id, production.model_copy(update={"finishing": new})
         )
         changed = [k for k in Finishing.model_fields if getattr(old, k) != getattr(new, k)]
-        lines = [describe_finishing(new)]
-        if not changed:
-            lines.append("Nothing changed.")
-            return "\n".join(lines)
-        stale = sorted({STALE_BY_OPTION[k] for k in changed})
-        audio = self.quote_export()
-        cost = (
-            f"Free: no new renders, except generated sound: "
-            f"{', '.join(f'{k} ${v:.4f}' for k, v in audio.parts.items())}, asked for approval "
-            "at export"
-            if audio.cost_usd
-            else "Free: no new renders"
-        )
-        lines.append(
-            f"Changed: {', '.join(changed)}. Stale: {'; '.join(stale)}. {cost}; "
-            "the takes and every other cached step are reused. Export to apply it."
-        )
-        return "\n".join(lines)
+        sound = self.quote_export() if changed else Quote(0.0, 0.0)
+        return FinishingView(new, changed, sound)
 
     def quote_export(self, production: Production | None = None) -> Quote:
         """What the next export would spend: only generated sound (a paid voice-over, music,
@@ -761,7 +810,7 @@ class Studio:
         project, current = self._require_project()
         return quote_sound(production or current, self.services.settings, project.id)
 
-    def export_timeline(self, out: str | None = None) -> str:
+    def export_timeline(self, out: str | None = None) -> TimelineResult:
         """An OpenTimelineIO timeline of the picked takes, for re-cutting in an editor. It is
         written only under the project's output folder (the `--out` given on the command line,
         else the project's folder): a path elsewhere is refused and no folder is made."""
@@ -778,10 +827,7 @@ class Studio:
             clips = write_timeline(project, source, self.services.store, target)
         except (OutputError, ProductionError) as exc:
             raise StudioError(str(exc)) from None
-        return (
-            f"Wrote the timeline {target}: {clips} clip(s) pointing at the source "
-            "takes; open it in DaVinci Resolve or Premiere (via OTIO) to re-cut."
-        )
+        return TimelineResult(target, clips)
 
     # -- revisions --------------------------------------------------------------------------
 
@@ -836,7 +882,7 @@ class Studio:
             update={"brief": brief, "scenes": scenes, "grade": change.grade}
         )
 
-    def revise(self, request: str) -> str:
+    def revise(self, request: str) -> RevisionOffer:
         """Turn a revision request into a change, its blast radius and two priced options."""
         project, production = self._require_project()
         if not production.picks:
@@ -849,34 +895,7 @@ class Studio:
         session = self.session
         session.pending_revision = change.session_record()
         self._save(session)
-        g = change.grade
-        lines = [
-            f"Change for {change.request!r} ({change.label}):",
-            f"- grade: brightness {g.brightness:+.2f}, contrast x{g.contrast:.2f}, "
-            f"saturation x{g.saturation:.2f}, temperature {g.temperature:+.2f}"
-            + (f", LUT {g.lut}" if g.lut else ""),
-            f"- brief: mood '{change.mood}', style '{change.style}', "
-            f"{change.duration:g}s, formats {', '.join(change.formats)}",
-            f"Blast radius: the exports of the current cut go stale "
-            f"({len(production.exports)} file(s)).",
-        ]
-        if regraded is not None:
-            lines.append(
-                "Option a) regrade: re-cut and regrade the existing takes. Free, no new renders."
-            )
-        else:
-            lines.append(
-                "Option a) regrade: not possible, the change needs footage that does not exist."
-            )
-        if quote.shots:
-            lines.append(
-                f"Option b) re-render shots {', '.join(quote.shots)} with the new prompts "
-                f"(takes of those shots go stale; the rest are kept): {quote.describe()}."
-            )
-        else:
-            lines.append("Option b) re-render: no shot's inputs change, so it equals option a.")
-        lines.append("Ask which option to apply.")
-        return "\n".join(lines)
+        return RevisionOffer(change, len(production.exports), regraded is not None, quote)
 
     def quote_revision(self, option: str) -> Quote:
         if option != "rerender":
@@ -890,7 +909,7 @@ class Studio:
         voice = self.quote_export(plan).cost_usd
         return Quote(round(takes.cost_usd + voice, 4), takes.seconds, takes.shots, takes.reused)
 
-    async def apply_revision(self, option: str) -> str:
+    async def apply_revision(self, option: str) -> ExportResult:
         project, production = self._require_project()
         change = self._pending_plan(production)
         if change is None:
@@ -948,7 +967,7 @@ class Studio:
 
     def add_reference(
         self, path: str, kind: str, name: str, description: str = "", library: bool = False
-    ) -> str:
+    ) -> ReferenceAdded:
         """Add an image from the project's folder, an upload or the person's folder as a
         reference of this project (or the shared library)."""
         from tools.references import ReferenceError, add_reference
@@ -972,42 +991,45 @@ class Studio:
             )
         except ReferenceError as exc:
             raise StudioError(str(exc)) from None
-        where = "the library" if project is None else f"project {project.id}"
-        again = "" if added.created else " (the same image was already there)"
         ref = added.reference
-        return f"Added {ref.kind} reference {ref.name!r} ({ref.id}) to {where}{again}. Re-plan to use it."
+        return ReferenceAdded(
+            ref.kind, ref.name, ref.id, None if project is None else project.id, added.created
+        )
 
-    def find_references(self, text: str) -> str:
-        settings = self.services.settings
-        if not has_reference_store(settings):
-            return "There are no references yet."
+    def find_references(self, text: str) -> ReferenceMatches:
+        if not has_reference_store(self.services.settings):
+            return ReferenceMatches(text, False, [])
         project = self.project()
         hits = self.services.refs().search(text, None if project is None else project.id, k=5)
-        if not hits:
-            return f"No reference matches {text!r}."
-        return "\n".join(
-            f"- {h.reference.name} ({h.reference.kind}, {h.reference.id}): "
-            f"{h.reference.description} [similarity {h.similarity:.2f}]"
+        found = [
+            ReferenceHit(
+                h.reference.name,
+                h.reference.kind,
+                h.reference.id,
+                h.reference.description,
+                h.similarity,
+            )
             for h in hits
-        )
+        ]
+        return ReferenceMatches(text, True, found)
 
     # -- status -----------------------------------------------------------------------------
 
-    def status(self) -> str:
+    def status(self) -> StatusView:
         project = self.project()
         if project is None:
-            return self.describe_brief()
+            return StatusView(self.brief_view())
         production = self.services.store.working(project.id)
         revisions = self.services.store.revisions(project.id)
-        spent = self.services.store.total_spend(project.id)
-        picked = sum(1 for s in production.shots() if s.id in production.picks)
-        lines = [
-            f'Project {project.id} "{project.title}": {len(production.shots())} shot(s), '
-            f"{picked} with a picked take; {len(revisions)} revision(s); spent ${spent:.2f}.",
-        ]
-        if revisions:
-            lines.append(f"Latest exports (revision {revisions[-1].number}):")
-            lines += [f"- {p}" for p in revisions[-1].production.exports]
-        if self.session.pending_revision:
-            lines.append(f"Waiting for a choice on: {self.session.pending_revision['request']}")
-        return "\n".join(lines)
+        pending = self.session.pending_revision
+        return StatusView(
+            None,
+            project.id,
+            project.title,
+            len(production.shots()),
+            sum(1 for s in production.shots() if s.id in production.picks),
+            len(revisions),
+            self.services.store.total_spend(project.id),
+            (revisions[-1].number, list(revisions[-1].production.exports)) if revisions else None,
+            str(pending["request"]) if pending else None,
+        )

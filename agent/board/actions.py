@@ -57,10 +57,11 @@ def ranked_takes(services: Services, project_id: str, shot_id: str) -> list[Take
 
 
 def pick(services: Services, project_id: str, shot_id: str, number: int) -> str:
+    from agent.conversation import words
     from tools.studio import StudioError
 
     try:
-        return _studio(services, project_id).pick(shot_id, number)
+        return words.picked(_studio(services, project_id).pick(shot_id, number))
     except StudioError as exc:
         raise ActionError(str(exc)) from None
 
@@ -99,6 +100,7 @@ async def add_takes(
     services: Services, project_id: str, shot_id: str, adding: int, confirmed_usd: float
 ) -> str:
     """Render the quoted takes, only if the price is still the one the person confirmed."""
+    from agent.conversation import words
     from tools.studio import StudioError
 
     quote = quote_more_takes(services, project_id, shot_id, adding)
@@ -110,15 +112,17 @@ async def add_takes(
     studio = _studio(services, project_id)
     studio.record_decision(True, quote.cost_usd, f"board: {quote.describe()}")
     try:
-        return await studio.generate(quote.total, [shot_id])
+        return words.generated(await studio.generate(quote.total, [shot_id]))
     except StudioError as exc:
         raise ActionError(str(exc)) from None
 
 
 async def export(services: Services, project_id: str) -> str:
+    from agent.conversation import words
     from tools.studio import StudioError
 
     try:
-        return await _studio(services, project_id).export("exported from the review board")
+        studio = _studio(services, project_id)
+        return words.exported(await studio.export("exported from the review board"))
     except StudioError as exc:
         raise ActionError(str(exc)) from None

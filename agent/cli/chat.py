@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 import typer
 
 if TYPE_CHECKING:
-    from agent.runtime import Approval, ChatRuntime, Turn
+    from agent.runtime import ChatRuntime, Turn
     from memory.models import Shot, Take
 
 from agent.conversation.turns import parse_decision
@@ -54,18 +54,16 @@ def _print_turn(turn: Turn, out: Callable[[str], None]) -> None:
         out(reply)
 
 
-def _approval_question(approval: Approval) -> str:
-    return f"{approval.description} Reply 'approve', 'reject [why]' or 'edit takes=N'."
-
-
 async def _converse(
     runtime: ChatRuntime, thread_id: str, lines: Any, out: Callable[[str], None]
 ) -> int:
     """Run the conversation; returns how many turns failed (piped chat then exits 1)."""
+    from agent.conversation import words  # with the runtime, which is already loaded
+
     failed = 0
     pending = await runtime.restore_pending(thread_id)
     if pending is not None:
-        out(_approval_question(pending))
+        out(words.approval_question(pending.description))
     while True:
         line = await lines()
         if line is None:
@@ -80,7 +78,7 @@ async def _converse(
             if approval is not None:
                 decision = parse_decision(text)
                 if decision is None:
-                    out(_approval_question(approval))
+                    out(words.approval_question(approval.description))
                     continue
                 kind, message, args = decision
                 turn = await runtime.decide(thread_id, kind, message=message, args=args)  # type: ignore[arg-type]
@@ -101,7 +99,7 @@ async def _converse(
             continue
         _print_turn(turn, out)
         if turn.approval is not None:
-            out(_approval_question(turn.approval))
+            out(words.approval_question(turn.approval.description))
     return failed
 
 

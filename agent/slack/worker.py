@@ -526,11 +526,12 @@ class SlackWorker:
         await self._turn(where, lambda: runtime.decide(key, "approve" if approve else "reject"))
 
     async def _pick(self, where: Where, shot: str, take: int, message_ts: str | None) -> None:
+        from agent.conversation import words
         from tools.studio import StudioError
 
         studio = self._studio(where)
         try:
-            text = studio.pick(shot, take)
+            text = words.picked(studio.pick(shot, take))
         except StudioError as exc:
             await self._post(where, str(exc))
             return
@@ -547,6 +548,7 @@ class SlackWorker:
 
     async def _regenerate(self, where: Where, user: str, shot_id: str, shown_usd: float) -> None:
         """One more take of a shot. The button showed the price, so pressing it approves it."""
+        from agent.conversation import words
         from tools.studio import PriceChanged, StudioError
 
         studio = self._studio(where)
@@ -554,9 +556,9 @@ class SlackWorker:
         progress = Progress(self, where)
         token = _progress.set(progress)
         try:
-            text = await studio.one_more_take(shot_id, shown_usd, f"<@{user}>")
+            text = words.generated(await studio.one_more_take(shot_id, shown_usd, f"<@{user}>"))
         except PriceChanged as exc:
-            await self._post(where, str(exc))
+            await self._post(where, words.price_changed(exc))
             return
         except StudioError as exc:
             await self._post(where, f"No new take: {exc}")

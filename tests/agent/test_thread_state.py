@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
+from agent.conversation import words
 from agent.conversation.state import STATE_LINE, SceneState, ThreadState, from_summary
 from agent.director import OfflineDirector, summarize, thread_state
 from agent.runtime import ChatRuntime
@@ -120,8 +121,8 @@ def test_a_swap_through_the_chat_saves_the_scenes_with_their_dialogue(tmp_path: 
 def test_rewording_the_tools_sentences_cannot_break_the_director(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(Studio, "describe_brief", lambda self, notes=None: "Noted, thanks!")
-    monkeypatch.setattr(Studio, "describe_plan", lambda self, p, takes=None: "Here is a plan.")
+    monkeypatch.setattr(words, "brief", lambda view: "Noted, thanks!")
+    monkeypatch.setattr(words, "plan", lambda view: "Here is a plan.")
     lines = ["A girl stands on a rooftop at sunset.", "hopeful", "anime", "20 seconds"]
     lines += ["square", "young travellers", "remove scene 1"]
     replies, studio, history = asyncio.run(_talk(Settings(data_dir=tmp_path), lines))

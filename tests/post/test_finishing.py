@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from agent.conversation import words
 from memory.models import Finishing
 from tools.post.finishing import FinishingRun, subtitle_cues
 from tools.post.probe import probe
@@ -65,11 +66,13 @@ def test_finishing_applies_then_is_reused(
 ) -> None:
     log = tmp_path / "ffmpeg.jsonl"
     monkeypatch.setenv("REELFORGE_FFMPEG_LOG", str(log))
-    said = studio.set_finishing(stabilise=True, fps=48, uhd=True, subtitles="sidecar")
+    said = words.finishing_changed(
+        studio.set_finishing(stabilise=True, fps=48, uhd=True, subtitles="sidecar")
+    )
     assert "Free" in said and "no new renders" in said
     work = studio.services.settings.media_dir / "work" / studio.session.project_id  # type: ignore[operator]
 
-    first = asyncio.run(studio.export())
+    first = words.exported(asyncio.run(studio.export()))
     stable = sorted(work.glob("stable-*.mp4"))
     assert len(stable) == 1  # one picked take, stabilised
     project, production = studio._require_project()
@@ -88,7 +91,7 @@ def test_finishing_applies_then_is_reused(
 
     log.unlink()
     stamps = {p: p.stat().st_mtime_ns for p in [*stable, uhd]}
-    second = asyncio.run(studio.export())
+    second = words.exported(asyncio.run(studio.export()))
     again = _ffmpeg_runs(log)
     # nothing is stabilised, interpolated, assembled, encoded or upscaled again: only the
     # delivered file's loudness check runs
@@ -109,7 +112,7 @@ def test_finishing_applies_then_is_reused(
     studio.set_finishing(uhd=False, subtitles="burned", voiceover="Hello there.")
     log.unlink()
     studio.revise("make it moodier")
-    third = asyncio.run(studio.apply_revision("regrade"))
+    third = words.exported(asyncio.run(studio.apply_revision("regrade")))
     runs = _ffmpeg_runs(log)
     assert not any("vidstab" in r or "deshake" in r for r in runs)
     assert any("subtitles=filename=" in r for r in runs)
@@ -122,7 +125,7 @@ def test_finishing_applies_then_is_reused(
 def test_set_finishing_validates_and_keeps_the_rest(planned: Studio) -> None:
     studio = planned
     studio.set_finishing(stabilise=True)
-    said = studio.set_finishing(fps=60, interpolation="best")
+    said = words.finishing_changed(studio.set_finishing(fps=60, interpolation="best"))
     _, production = studio._require_project()
     assert production.finishing == Finishing(stabilise=True, fps=60, interpolation="best")
     assert "frame rate" in said and "Free" in said
@@ -162,7 +165,7 @@ def test_no_voice_is_said_never_faked(tmp_path: Path, monkeypatch: pytest.Monkey
 )
 def test_espeak_voice_is_mixed(studio: Studio) -> None:
     studio.set_finishing(voiceover="Hello.", subtitles="burned")
-    said = asyncio.run(studio.export())
+    said = words.exported(asyncio.run(studio.export()))
     assert "voice-over spoken by espeak-ng" in said
     _, production = studio._require_project()
     assert probe(production.exports[0]).has_audio

@@ -63,7 +63,7 @@ def test_a_whole_production_in_one_thread(
     picks: list[tuple[str, int]] = []
     real_pick = Studio.pick
 
-    def spy_pick(self: Studio, shot_id: str, take_number: int) -> str:
+    def spy_pick(self: Studio, shot_id: str, take_number: int) -> Any:
         picks.append((shot_id, take_number))
         return real_pick(self, shot_id, take_number)
 
@@ -167,3 +167,19 @@ def test_a_whole_production_in_one_thread(
     # every file of every upload was sent, into this thread only
     assert len(bot.slack.of("__upload__")) == len(bot.slack.of("files.getUploadURLExternal"))
     assert {p["thread_ts"] for p in bot.slack.of("chat.postMessage")} == {THREAD}
+
+    # a "new take" button pressed after the price went up renders nothing and says both prices
+    one = price / 2
+    stale = json.dumps({"shot": "1.1", "usd": one / 2})
+    bot.press(f"{blocks.REGENERATE}1.1", stale, thread_ts=THREAD, message_ts="m4")
+    bot.worker.join()
+    assert bot.texts()[-1] == (
+        f"A new take of shot 1.1 now costs ${one:.2f}, not ${one / 2:.2f}; nothing was rendered."
+    )
+    assert len(fake.submits) == 2
+    # at the price shown, it renders one more take and says so in the takes' words
+    fresh = json.dumps({"shot": "1.1", "usd": one})
+    bot.press(f"{blocks.REGENERATE}1.1", fresh, thread_ts=THREAD, message_ts="m5")
+    bot.worker.join()
+    assert len(fake.submits) == 3
+    assert any(t.startswith("Rendered takes for 1 shot(s); spent $") for t in bot.texts())

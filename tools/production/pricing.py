@@ -27,12 +27,6 @@ class Quote:
     # Generated sound: what each paid stem costs, e.g. {"voice (openai)": 0.01}.
     parts: dict[str, float] = field(default_factory=dict)
 
-    def describe(self) -> str:
-        what = f"{len(self.shots)} shot(s)" if self.shots else "nothing new"
-        money = "free" if self.cost_usd == 0 else f"${self.cost_usd:.2f}"
-        extra = f", {self.reused} take(s) reused" if self.reused else ""
-        return f"{money} for {what}{extra}, about {self.seconds:.0f}s"
-
     def plus(self, other: Quote) -> Quote:
         return Quote(
             round(self.cost_usd + other.cost_usd, 4),
