@@ -159,3 +159,32 @@ def test_offline_the_animatics_line_is_spoken_by_espeak_over_its_shot(tmp_path: 
     assert info.has_audio and info.duration_s == pytest.approx(4.0, abs=0.05)
     assert "dialogue of shot(s) 2.1 spoken as voice-over" in "\n".join(run.notes)
     assert "voice-over spoken by espeak-ng" in "\n".join(run.notes)
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "speaks"),
+    [
+        ("veo", None, True),  # Veo directly (Gemini API or Vertex)
+        ("runway", "veo3.1", True),  # Veo through Runway
+        ("runway", "veo3.1_fast", True),
+        ("runway", "gen4.5", False),
+        ("kling", None, False),  # reelforge does not ask Kling for sound
+        ("luma", None, False),
+        ("pika", None, False),
+        ("animatic", None, False),  # offline: espeak-ng speaks the line, if installed
+    ],
+)
+def test_who_speaks_a_line(provider: str, model: str | None, speaks: bool, tmp_path: Path) -> None:
+    from memory.briefs import parse_brief
+    from tools.planner import plan_scenes
+    from tools.providers.registry import Registry
+
+    brief = parse_brief(
+        {"title": "t", "story": "s", "mood": "calm", "style": "cinematic", "duration": 2,
+         "formats": ["16:9"], "audience": "a",
+         "scenes": [{"description": "she says hello", "dialogue": VEO_LINE}]}
+    )  # fmt: skip
+    shot = plan_scenes(brief, Registry(Settings(data_dir=tmp_path)))[0].shots[0]
+    shot = shot.model_copy(update={"provider": provider, "model": model})
+    assert speaks_itself(shot) is speaks
+    assert dialogue_to_voice([shot]) == ([] if speaks else [(shot.id, VEO_LINE)])
