@@ -31,6 +31,7 @@ from langgraph.types import Command
 
 import prompts
 from agent.conversation import words
+from agent.conversation.llm_interview import interviewer_from_settings
 from agent.models import chat_model, is_offline
 from agent.tools import ALL_TOOLS, PAID_TOOLS, ChatContext, Unpriceable, price_of
 from tools.production import Reporter, Services
@@ -234,6 +235,10 @@ class ChatRuntime:
         self.out_dir = out_dir
         self.read_dirs = read_dirs
         self.graph = build_agent(model, services.settings, checkpointer, summarizer=summarizer)
+        # With an LLM configured, update_brief reads each message through structured output.
+        self.interviewer = (
+            None if is_offline(model) else interviewer_from_settings(services.settings)
+        )
         self._locks: dict[str, ThreadLock] = {}
         self._pending: dict[str, Approval] = {}
 
@@ -368,7 +373,7 @@ class ChatRuntime:
 
     async def _run(self, thread_id: str, payload: Any) -> Turn:
         config: Any = {"configurable": {"thread_id": thread_id}, "recursion_limit": 100}
-        context = ChatContext(studio=self.studio(thread_id))
+        context = ChatContext(studio=self.studio(thread_id), interviewer=self.interviewer)
         turn = Turn()
         # Messages already in the thread are never replies of this turn, even when the
         # summariser hands the kept history back as an update.

@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
 from langchain.tools import ToolRuntime, tool
+from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from agent.conversation import words
+from agent.conversation.interview import FIELDS
+from agent.conversation.llm_interview import LLMInterviewer, read_for_chat
 from agent.conversation.state import ThreadState, of_studio
+from agent.director import conversation_state
 from memory.models import Transition
 from memory.store import ProjectNotFound
 from tools.providers.base import ProviderError
@@ -33,6 +37,9 @@ class ChatContext:
     """What every tool call of one thread works with (LangGraph runtime context)."""
 
     studio: Studio
+    # With an LLM configured: update_brief reads the person's message through structured output
+    # and the interview's guard instead of trusting the chat model's arguments alone.
+    interviewer: LLMInterviewer | None = None
 
 
 Runtime = ToolRuntime[ChatContext]
@@ -120,7 +127,38 @@ def update_brief(
         "platform": platform,
         "music": music,
     }
-    return _safe(runtime, lambda s: words.brief(s.update_brief(**fields)))
+    interviewer = runtime.context.interviewer
+    message = _person_said(runtime)
+    if interviewer is None or message is None:
+        return _safe(runtime, lambda s: words.brief(s.update_brief(**fields)))
+    proposed = {k: v for k, v in fields.items() if v not in (None, "", []) and k != "music"}
+
+    def guarded(s: Studio) -> str:
+        brief = dict(s.session.draft)
+        reading = read_for_chat(interviewer, message, proposed, brief, _asked(runtime))
+        text = words.brief(s.update_brief(**reading.fields, music=music))
+        return "\n".join([text, *reading.notes])
+
+    return _safe(runtime, guarded)
+
+
+def _messages(runtime: Runtime) -> list[BaseMessage]:
+    state = runtime.state
+    found = state.get("messages", []) if isinstance(state, dict) else []
+    return [m for m in found if isinstance(m, BaseMessage)]
+
+
+def _person_said(runtime: Runtime) -> str | None:
+    """The person's newest message in the thread (what update_brief's fields must come from)."""
+    person = [m for m in _messages(runtime) if isinstance(m, HumanMessage)]
+    return str(person[-1].content) if person else None
+
+
+def _asked(runtime: Runtime) -> str | None:
+    """The brief field the assistant's last words asked about, when they used the director's
+    question (an LLM's own wording is not parsed: the interviewer then reads without it)."""
+    asked = conversation_state(_messages(runtime))[1]
+    return asked if asked in FIELDS else None
 
 
 @tool(response_format="content_and_artifact")

@@ -23,6 +23,7 @@ from tools.prompting import (
     plan_variations,
     read_scene,
     split_action,
+    unquoted,
     with_variation,
 )
 from tools.providers.registry import Registry, default_profile
@@ -161,12 +162,220 @@ def story_beats(story: str) -> list[str]:
     return parts
 
 
+_IDEA_TIME = re.compile(
+    r"\b(?:at|in|by|during)\s+(?:the\s+)?(?:dawn|dusk|night|midnight|noon|midday|sunset|sunrise|"
+    r"daybreak|twilight|nightfall|morning|evening|afternoon|golden hour|first light|last light)\b",
+    re.IGNORECASE,
+)
+_IDEA_PLACE = re.compile(
+    r"\b(?:on|in|inside|at|over|through|across|along|down|up|under|by|near|into|onto|around|"
+    r"beside|outside|above|past)\s+((?:(?:the|a|an|his|her|their|its|my|our|your)\s+)?"
+    r"[\w'-]+(?:\s+(?!(?:and|while|as|with|for|before|after|to|who|which|where|when|that|is|are|"
+    r"was|were|at|in|on|by|from|of)\b)[\w'-]+){0,4})",
+    re.IGNORECASE,
+)
+# Head nouns that make a phrase a time or a manner, not a place ("on his last night")
+_NOT_A_PLACE = re.compile(
+    r"\b(?:night|day|days|evening|morning|afternoon|week|year|years|life|lifetime|motion|moment|"
+    r"time|way|mind|dream|dreams|own|first|last|turn|fire|love|silence|slow|style)$",
+    re.IGNORECASE,
+)
+_NP_STOP = re.compile(
+    r"^(?:on|in|inside|at|over|through|across|along|down|up|under|by|near|into|onto|around|"
+    r"beside|outside|above|past|for|before|after|while|as|with|and|or|but|to|of|from|is|are|was|"
+    r"were|be|being|been|gets?|who|which|that|where|when|then)$",
+    re.IGNORECASE,
+)
+_DET = r"(?:the|a|an|his|her|their|its|my|our|your)"
+_PASSIVE = re.compile(r"^(?:being|is|are|was|were|gets?|getting|been)$", re.IGNORECASE)
+_LIVING = re.compile(
+    r"(?:er|or|ist|ian|ess|man|men|woman|women|girl|girls|boy|boys|child|children|kid|kids|"
+    r"friend|friends|couple|family|people|person|mum|mom|dad|son|daughter|grandson|"
+    r"granddaughter|wife|husband|dog|dogs|cat|cats|bird|birds|horse|fox|bear|robot|chef|nurse|"
+    r"monk|knight|queen|king|i|we|he|she|they)$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class IdeaParts:
+    """The nouns and verbs of a one-line idea that its designed beats are built from."""
+
+    subject: str
+    verb: str  # as the idea says it: "kneads", "racing"; a passive's participle: "poured"
+    action: str  # the verb and what follows it up to a place or time: "kneads dough"
+    thing: str  # the key object: "dough", "the light", "a sunset"
+    place: str  # the place without its preposition: "a tiny village bakery"
+    time: str  # "at dawn", "on his last night"
+    passive: bool = False
+
+
+def _gerund(verb: str) -> str:
+    low = verb.lower()
+    if low.endswith("ing") or not low:
+        return low
+    if low.endswith("ies"):
+        return low[:-3] + "ying"
+    if low.endswith("es") and low[:-2].endswith(("sh", "ch", "ss", "x", "z")):
+        low = low[:-2]
+    elif low.endswith("s") and not low.endswith("ss"):
+        low = low[:-1]
+    if low.endswith("ie"):
+        return low[:-2] + "ying"
+    if low.endswith("e") and not low.endswith(("ee", "ye", "oe")):
+        return low[:-1] + "ing"
+    if re.fullmatch(r"[^aeiou]*[aeiou][^aeiouwxy]", low) and len(low) <= 4:
+        return low + low[-1] + "ing"
+    return low + "ing"
+
+
+def _noun_phrase(words: list[str], most: int = 4) -> str:
+    """The words up to the first preposition, verb-ish or joining word."""
+    kept: list[str] = []
+    for word in words[:most]:
+        bare = word.strip(",;:.!?")
+        if not bare or _NP_STOP.match(bare):
+            break
+        kept.append(bare)
+        if bare != word:
+            break
+    if kept and re.fullmatch(_DET, kept[-1], re.IGNORECASE):
+        kept.pop()
+    return " ".join(kept)
+
+
+def _as_written(phrase: str, text: str) -> str:
+    """`phrase` with the casing `text` gives it, a sentence's capital lowered ("A keeper")."""
+    at = text.lower().find(phrase.lower())
+    found = text[at : at + len(phrase)] if at >= 0 else phrase
+    first = found.split(" ", 1)[0]
+    if at == 0 and re.fullmatch(rf"{_DET}|two|three|four|some|several|many", first, re.I):
+        found = first.lower() + found[len(first) :]
+    return found
+
+
+def idea_parts(idea: str, written: str = "") -> IdeaParts:
+    """Subject, core verb and action, key object, place and time of a one-line idea, in its own
+    words (empty where the idea does not say); `written` the story as the person wrote it (its
+    casing)."""
+    plain = re.sub(r"\s+", " ", unquoted(idea)).strip().rstrip(".!?;")
+    subject, verb, _ = split_action(plain)
+    subject = _as_written(subject, written or plain) if subject else ""
+    time_m = _IDEA_TIME.search(plain)
+    time = time_m.group(0) if time_m else ""
+    place = ""
+    for m in _IDEA_PLACE.finditer(plain):
+        phrase = _noun_phrase(_IDEA_TIME.sub("", m.group(1)).split(), 6)
+        if not phrase or (subject and phrase.lower() in subject.lower()):
+            continue
+        if _NOT_A_PLACE.search(phrase):
+            time = time or f"{m.group(0).split()[0]} {phrase}"  # "on his last night"
+            continue
+        place = phrase
+        break
+    passive = bool(verb and _PASSIVE.match(verb))
+    after_verb: list[str] = []
+    if verb:
+        at = re.search(rf"\b{re.escape(verb)}\b", plain)
+        after_verb = plain[at.end() :].split() if at else []
+        if passive and after_verb:
+            verb, after_verb = after_verb[0], after_verb[1:]
+    rest = list(after_verb)
+    if rest and rest[0].lower() in ("to", "about") and len(rest) > 2:
+        rest = rest[2:]  # "learns to paint a sunset": the sunset
+    thing = "" if passive else _noun_phrase(rest, 4)
+    head = " ".join([verb, *after_verb]) if verb else ""
+    cut = _IDEA_PLACE.search(head)
+    action = head[: cut.start()].strip(" ,") if cut and cut.start() > 0 else head
+    action = _IDEA_TIME.sub("", action).strip(" ,")
+    if not thing and not passive:
+        nouns = []
+        for m in re.finditer(rf"\b{_DET}\s+\S+(?:\s+\S+){{0,3}}", plain, re.IGNORECASE):
+            phrase = _noun_phrase(m.group(0).split(), 4)
+            low = phrase.lower()
+            if len(phrase.split()) < 2 or (subject and low in subject.lower()):
+                continue
+            if subject and low.startswith(subject.lower()):
+                continue
+            if (place and low in place.lower()) or (time and low in time.lower()):
+                continue
+            nouns.append(phrase)
+        thing = nouns[-1] if nouns else ""
+    return IdeaParts(subject, verb, action, thing, place, time, passive)
+
+
+def idea_beat(design: str, parts: IdeaParts, idea: str) -> str:
+    """What one designed beat of a one-line idea shows, in the idea's own nouns and verbs:
+    establishing the place, action the subject doing it, detail the key object or gesture,
+    resolution the outcome."""
+    who = parts.subject or "the subject"
+    when = f" {parts.time}" if parts.time else ""
+    living = bool(parts.subject) and bool(_LIVING.search(who.split()[-1]))
+    doing = _gerund(parts.verb) if parts.verb else ""
+    if design == "establishing":
+        if parts.place:
+            world = f", the world of {who}" if parts.subject else ""
+            return f"{DESIGN_LEAD['establishing']}wide view of {parts.place}{when}{world}"
+        return f"{DESIGN_LEAD['establishing']}wide view of the world of {who}{when}"
+    if design == "action":
+        return _tidy(idea)
+    if design == "detail":
+        if parts.passive:
+            return f"{DESIGN_LEAD['detail']}{who} as it is {parts.verb}"
+        if not parts.thing and not living:
+            return f"{DESIGN_LEAD['detail']}the texture of {who}" + (f", {doing}" if doing else "")
+        thing = parts.thing or f"the hands of {who}"
+        if doing:
+            return f"{DESIGN_LEAD['detail']}{thing}, with {who} {doing}"
+        face = f" and the face of {who}" if living and parts.thing else ""
+        return f"{DESIGN_LEAD['detail']}{thing}{face}"
+    if parts.passive:
+        outcome = f"{who} after it is {parts.verb}"
+    elif doing:
+        outcome = f"{who} after {doing}{parts.action[len(parts.verb) :]}"
+    else:
+        outcome = f"{who}{when}"
+    return f"{DESIGN_LEAD['resolution']}{outcome}, the last lingering frame"
+
+
+def _idea_components(
+    c: PromptComponents, spec: SceneSpec, design: str, idea: str, story: str
+) -> PromptComponents:
+    """A designed beat of a one-line idea: its own words lead (what the beat shows), the person's
+    sentence follows verbatim; subject and place are the idea's own nouns for the beat."""
+    parts = idea_parts(idea, story)
+    sentence = " ".join(idea.split())
+    beat = " ".join(spec.description.split())
+    said = sentence if beat.rstrip(".") == sentence.rstrip(".") else f"{beat}. {sentence}"
+    who = parts.subject or c.subject
+    subject = {
+        "establishing": parts.place or (f"the world of {who}" if who else ""),
+        "detail": parts.thing or who,
+    }.get(design, who)
+    where = f"{parts.place} {parts.time}".strip() if parts.place else ""
+    return c.model_copy(
+        update={
+            "said": said,
+            "subject": subject or c.subject,
+            "environment": where or c.environment,
+        }
+    )
+
+
+def vague_idea(story: str, duration: float | None) -> str | None:
+    """The one beat of a one-line idea long enough to become designed scenes, else None."""
+    beats = story_beats(story) or [story.strip()]
+    if len(beats) == 1 and duration is not None and duration >= VAGUE_IDEA_MIN_S:
+        return beats[0]
+    return None
+
+
 def story_scenes(story: str, duration: float | None = None) -> list[SceneSpec]:
     """Scenes from a story, one per beat. A one-beat idea of `duration` >= VAGUE_IDEA_MIN_S
     becomes designed scenes (establishing, action, detail, resolution) with their own lengths."""
     beats = story_beats(story) or [story.strip()]
-    if len(beats) == 1 and duration is not None and duration >= VAGUE_IDEA_MIN_S:
-        idea = beats[0]
+    idea = vague_idea(story, duration)
+    if idea is not None and duration is not None:
         count = min(len(DESIGNS), max(2, round(duration / 5)))
         designs = DESIGNS[:count] if count > 2 else ("establishing", "action")
         if count == 3:
@@ -174,9 +383,10 @@ def story_scenes(story: str, duration: float | None = None) -> list[SceneSpec]:
         weights = [DESIGN_SHARE[d] for d in designs]
         lengths = [round(duration * w / sum(weights), 3) for w in weights]
         lengths[-1] = round(duration - sum(lengths[:-1]), 3)
+        parts = idea_parts(idea, story)
         return [
             SceneSpec(
-                description=f"{DESIGN_LEAD[d]}{idea}",
+                description=idea_beat(d, parts, idea),
                 duration=length,
                 dialogue=_story_dialogue(idea),
             )
@@ -295,6 +505,9 @@ def plan_scenes(
     aspect = aspect or brief.formats[0]
     drafted = drafter.scenes(brief) if drafter is not None and not brief.scenes else None
     specs = brief.scenes or drafted or story_scenes(brief.story, brief.duration)
+    # a one-line idea's designed beats say what each shows; the person's sentence stays the
+    # words every one of their shots leads with
+    idea = None if brief.scenes or drafted else vague_idea(brief.story, brief.duration)
     context = f"{brief.style} {brief.mood}"
     scenes: list[Scene] = []
     pending: list[_Pending] = []
@@ -332,6 +545,8 @@ def plan_scenes(
                         )
                     }
                 )
+            if idea is not None and not title:
+                components = _idea_components(components, spec, design, idea, brief.story)
             if title:
                 components = components.model_copy(
                     update={

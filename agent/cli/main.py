@@ -84,6 +84,7 @@ def plan_json(
     `quote` the engine's price of the whole production (takes reused cost nothing), which
     then gives the totals."""
     from tools.production import estimate_shot
+    from tools.production.soundtrack import speaks_itself
     from tools.references import unreferenced_characters
     from tools.takes import takes_for
 
@@ -107,6 +108,14 @@ def plan_json(
                     "reason": shot.provider_reason,
                     "prompt": shot.prompt,
                     "dialogue": shot.dialogue,
+                    # who speaks the line at export: the video model, else a voice-over
+                    "dialogue_voice": (
+                        None
+                        if not shot.dialogue
+                        else "native audio"
+                        if speaks_itself(shot)
+                        else "voice-over"
+                    ),
                     "design": shot.design,
                     "variations": [
                         v.model_dump(include={"index", "variation", "prompt"})

@@ -22,6 +22,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.extract import extract as offline_extract
+from agent.extract import title_from
 from memory.models import MAX_BRIEF_DURATION_S
 from tools.drafting import ask_structured, llm_from_settings
 from tools.settings import Settings
@@ -74,7 +75,9 @@ class BriefReading(BaseModel):
         "message tells or retells the story (never a scene edit or a command).",
     )
     title: str | None = Field(
-        default=None, description="Only a title the person gives, as they wrote it."
+        default=None,
+        description="A title the person gives, as they wrote it; or, when no title is set yet "
+        "or this message tells the story, a short title made of the story's own words.",
     )
     mood: str | None = Field(default=None, description="The feeling, e.g. 'quiet, nostalgic'.")
     style: str | None = Field(default=None, description="The look, e.g. 'realistic', 'anime'.")
@@ -143,6 +146,38 @@ def _is_not_a_field(value: str, bucket: list[str]) -> bool:
     return bool(NOT_A_FIELD.fullmatch(v)) or any(v and v in _norm(b) for b in bucket)
 
 
+# A title is a name, not a sentence: a derived one is at most this many words.
+MAX_DERIVED_TITLE_WORDS = 8
+# Small words a title may add to the story's words ("The", "of", "and").
+TITLE_SMALL = frozenset(
+    "the and for his her its our their with from into over under upon one".split()
+)
+
+
+def _derived_title_problem(
+    value: str, reading: BriefReading, message: str, brief: Mapping[str, Any] | None
+) -> str | None:
+    """Why a title the person did not write is refused, or None when it is drawn from the story:
+    a short name (not a sentence) whose every word is in the story (told in this message or
+    already in the brief) or the message, proposed when no title is set or the story is new."""
+    story_now = reading.story if reading.story and _grounded(reading.story, message, 0.6) else None
+    story = story_now or str((brief or {}).get("story") or "")
+    if not story:
+        return "not a title the person gave, and there is no story to draw one from"
+    if (brief or {}).get("title") and not story_now:
+        return "the person did not rename it; the title stays"
+    words = value.split()
+    if len(words) > MAX_DERIVED_TITLE_WORDS or re.search(r"[.!?;]\s*\S", value.strip()):
+        return "a sentence, not a title"
+    named = [w for w in _content_words(value) if w not in TITLE_SMALL]
+    if not named:
+        return "not a title"
+    said = {w[:5] for w in _content_words(f"{story} {message}")}
+    if any(w[:5] not in said for w in named):
+        return "not a title the person gave, nor one made of the story's words"
+    return None
+
+
 def guard(
     reading: BriefReading, message: str, brief: Mapping[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -160,7 +195,11 @@ def guard(
         elif name in ("story", "title") and scene_talk:
             dropped[name] = "the message is about a scene; the story and title stay"
         elif name == "title" and _norm(value) not in _norm(message):
-            dropped[name] = "not a title the person gave"
+            why = _derived_title_problem(value, reading, message, brief)
+            if why:
+                dropped[name] = why
+            else:
+                fields[name] = value
         elif name == "story" and not _grounded(value, message, 0.6):
             had = bool(brief and brief.get("story"))
             dropped[name] = (
@@ -183,12 +222,37 @@ def guard(
     return fields, dropped
 
 
+FORMAT_NAMES = {
+    "vertical": ["9:16"],
+    "portrait": ["9:16"],
+    "horizontal": ["16:9"],
+    "landscape": ["16:9"],
+    "widescreen": ["16:9"],
+    "square": ["1:1"],
+    "all": ["9:16", "16:9", "1:1"],
+}
+
+
+def _format_names(value: Any) -> Any:
+    """The tool's format words ("vertical", "all") as aspect ratios; anything else unchanged
+    (the schema then refuses what is not a format)."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        return value
+    out: list[Any] = []
+    for item in items:
+        out += FORMAT_NAMES.get(str(item).strip().lower(), [item])
+    return list(dict.fromkeys(out))
+
+
 def guard_fields(
     fields: Mapping[str, Any], message: str, brief: Mapping[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The same guard for fields an LLM chat agent passes to a tool (e.g. update_brief) while
     answering `message`: invalid values and what the rules refuse are dropped, with why."""
     known = {k: v for k, v in fields.items() if k in BriefReading.model_fields}
+    if "formats" in known:
+        known["formats"] = _format_names(known["formats"])
     dropped: dict[str, str] = {k: "not a brief field" for k in fields if k not in known}
     try:
         reading = BriefReading.model_validate(known)
@@ -248,3 +312,40 @@ def interviewer_from_settings(
     one (tests)."""
     chat = model or llm_from_settings(settings)
     return LLMInterviewer(chat) if chat is not None else None
+
+
+@dataclass
+class ChatReading:
+    """What chat saves for one person's message: the guarded `fields`, and `notes` for the
+    person (why a value was not saved, why the offline interview read the message)."""
+
+    fields: dict[str, Any]
+    notes: list[str]
+    source: Literal["llm", "offline"]
+
+
+def read_for_chat(
+    interviewer: LLMInterviewer,
+    message: str,
+    proposed: Mapping[str, Any],
+    brief: Mapping[str, Any] | None = None,
+    asked: str | None = None,
+) -> ChatReading:
+    """The brief fields an LLM chat agent's `update_brief` call saves while answering `message`.
+
+    The message is read through structured output (`LLMInterviewer.read`: repaired once, then the
+    offline interview with a note); the fields the chat model `proposed` in its tool call meet the
+    same guard (`guard_fields`) and fill only what that reading left open. A story with no title
+    (and no title of the person's) gets the offline director's working title from it."""
+    extraction = interviewer.read(message, asked, brief)
+    kept, refused = guard_fields(proposed, message, brief)
+    fields = {**kept, **extraction.fields}
+    notes = [f"Note: {extraction.note}." if extraction.note else ""]
+    for name, why in {**refused, **extraction.dropped}.items():
+        if name not in fields:
+            notes.append(f"Not saved as the {name}: {why}.")
+    if "story" in fields and "title" not in fields:
+        old_title, old_story = (brief or {}).get("title"), (brief or {}).get("story")
+        if not old_title or not old_story or old_title == title_from(str(old_story)):
+            fields["title"] = title_from(str(fields["story"]))
+    return ChatReading(fields, [n for n in notes if n], extraction.source)

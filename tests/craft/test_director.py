@@ -183,9 +183,52 @@ def test_a_vague_idea_becomes_designed_scenes_not_identical_shots(settings: Sett
     assert len({s.components.camera_movement for s in shots}) == 4
     assert len({s.prompt for s in shots}) == 4
     idea = "A lighthouse keeper on his last night before the light is automated"
-    assert all(idea in s.description and idea in s.prompt for s in shots)
+    # each beat says what it shows; the person's sentence stays verbatim in every shot record
+    assert len({s.description for s in shots}) == 4
+    assert all(idea in s.components.said and idea in s.prompt for s in shots)
     assert all("moonlight" in s.components.lighting or "night" in s.components.lighting
                for s in shots)  # fmt: skip
+
+
+IDEAS = [
+    "A lighthouse keeper on his last night before the light is automated.",
+    "An old baker kneads dough in a tiny village bakery at dawn.",
+    "a girl skateboarding through neon Tokyo streets at night",
+    "A robot learns to paint a sunset on a rooftop.",
+    "Two friends racing bikes down a mountain road",
+    "my dog waiting at the window for the school bus",
+    "A grandmother teaches her grandson to bake bread.",
+    "coffee being poured in slow motion",
+]
+
+
+@pytest.mark.parametrize("idea", IDEAS)
+def test_a_vague_idea_gives_beats_that_each_show_something_else(
+    idea: str, settings: Settings
+) -> None:
+    brief = parse_brief(
+        {"title": "t", "story": idea, "mood": "quiet", "style": "realistic", "duration": 20,
+         "formats": ["16:9"], "audience": "a"}
+    )  # fmt: skip
+    shots = plan(brief, settings)
+    assert [s.design for s in shots] == ["establishing", "action", "detail", "resolution"]
+    descriptions = [s.description for s in shots]
+    assert len(set(descriptions)) == 4, descriptions
+    # no beat is the sentence again behind a label: each says what it shows
+    label = re.compile(r"^(?:establishing shot|close detail|closing image):\s*", re.IGNORECASE)
+    bodies = {" ".join(words(label.sub("", d))) for d in descriptions}
+    assert len(bodies) == 4, descriptions
+    sentence = set(words(idea))
+    assert sum(set(words(d)) <= sentence for d in descriptions) == 1  # the action beat alone
+    for shot in shots:
+        assert shot.components.missing() == [], shot.id
+        assert " ".join(idea.rstrip(".").split()).lower() in shot.components.said.lower()
+        # built from the idea's own words: every beat names some of them
+        content = {w for w in sentence if len(w) > 3}
+        assert content & set(words(shot.description)), shot.description
+        record = " ".join([shot.description, shot.components.said, shot.prompt]).lower()
+        assert all(w in words(record) for w in words(shot.description))
+    assert len({s.prompt for s in shots}) == 4
 
 
 def test_a_long_scene_is_cut_into_shots_with_different_designs(settings: Settings) -> None:

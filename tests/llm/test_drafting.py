@@ -142,8 +142,8 @@ def test_valid_structured_output_is_used_and_linted(tmp_path: Path) -> None:
         assert c.lighting and "cold lamp" not in c.lighting
     # the LLM's camera where the person named none
     assert shots["2.1"].components.camera_movement == "static tripod wide"
-    # a component left empty is the offline writer's, with a note
-    assert shots["1.1"].components.subject == off["1.1"].components.subject != ""
+    # a component left empty is the offline writer's (for the drafted beat), with a note
+    assert shots["1.1"].components.subject == "A lighthouse keeper"
     assert notes == ["shot 1.1: the LLM left subject empty; the offline writer filled it"]
     # an over-long component is fitted to Runway's 1,000 characters
     assert shots["2.1"].provider == "runway"

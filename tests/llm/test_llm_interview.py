@@ -147,7 +147,35 @@ def test_an_invented_story_or_title_is_refused() -> None:
     )
     assert result.fields == {"mood": "warmer"}
     assert result.dropped["story"] == "not the person's words; the story stays"
-    assert result.dropped["title"] == "not a title the person gave"
+    assert (
+        result.dropped["title"] == "not a title the person gave, nor one made of the story's words"
+    )
+
+
+@pytest.mark.parametrize(
+    ("title", "brief", "kept"),
+    [
+        # drawn from the story told in this message: kept
+        ("The Keeper's Last Night", None, True),
+        ("Last Light", None, True),
+        # words the story never says, a sentence, filler: refused
+        ("Storm Over Paris", None, False),
+        ("The keeper waits. The light goes out.", None, False),
+        ("Looks good", None, False),
+        # the brief already has a title and this message does not tell the story: it stays
+        ("Last Light", {"story": STORY, "title": "Sea Glass"}, False),
+    ],
+)
+def test_a_title_drawn_from_the_story_is_allowed(
+    title: str, brief: dict[str, object] | None, kept: bool
+) -> None:
+    text = FIRST if brief is None else "make it warmer"
+    reading = {"title": title, "not_a_field": []}
+    if brief is None:
+        reading["story"] = STORY
+    result, _, _ = read(text, reading, brief=brief)
+    assert (result.fields.get("title") == title) is kept
+    assert ("title" in result.dropped) is not kept
 
 
 def test_title_keeps_its_apostrophe() -> None:

@@ -95,8 +95,13 @@ def subtitle_cues(
     narration_s: float | None,
     total_s: float,
 ) -> list[p.Cue]:
-    """Narration text spread over the voice-over's length (or the film's) by length of text;
-    without narration, each shot's dialogue over its shot."""
+    """Each shot's dialogue, word for word, over its shot; and narration text spread over the
+    voice-over's length (or the film's) by length of text. In order of start."""
+    lines = [
+        p.Cue(seg.start_s, seg.end_s, shot.dialogue.strip())
+        for shot, seg in zip(shots, segments, strict=True)
+        if shot.dialogue and shot.dialogue.strip()
+    ]
     if narration and narration.strip():
         pieces = _chunks(narration)
         span = min(narration_s or total_s, total_s)
@@ -107,12 +112,8 @@ def subtitle_cues(
             end = start + span * len(piece) / weight
             cues.append(p.Cue(round(start, 3), round(max(end, start + 0.04), 3), piece))
             start = end
-        return cues
-    return [
-        p.Cue(seg.start_s, seg.end_s, shot.dialogue.strip())
-        for shot, seg in zip(shots, segments, strict=True)
-        if shot.dialogue and shot.dialogue.strip()
-    ]
+        return sorted([*cues, *lines], key=lambda c: c.start_s)
+    return lines
 
 
 def title_overlays(
@@ -157,6 +158,17 @@ def title_overlays(
     return overlays
 
 
+@dataclass(frozen=True)
+class DialogueLine:
+    """A shot's dialogue, word for word, where the cut puts it: spoken by the voice engine when
+    the shot's model does not speak it (`voiced`), subtitled either way."""
+
+    shot_id: str
+    start_s: float
+    text: str
+    voiced: bool
+
+
 @dataclass
 class FinishingRun:
     """One assembly's finishing: `clips` and `voice` before `finish.finish` (given `voice_file`
@@ -168,7 +180,9 @@ class FinishingRun:
     step: Step
     notes: list[str] = field(default_factory=list)
     voice_file: Path | None = None
+    """The cut's voice stem: the narration, with any dialogue lines laid in (`dialogue`)."""
     voice_engine: str | None = None
+    narration_file: Path | None = None
     stems: StemMaker | None = None
     """Who makes generated sound (the engine's soundtrack); None: no generated sound."""
 
@@ -223,8 +237,53 @@ class FinishingRun:
         made = await self._stem("voice", text, 0.0)
         if made is not None:
             self.voice_file, self.voice_engine = made
+            self.narration_file = made[0]
             return made[0]
         return None
+
+    async def dialogue(self, lines: Sequence[DialogueLine], duration_s: float) -> Path | None:
+        """Each line a shot's model does not speak, spoken by the voice engine at its shot's
+        start and laid with the narration (if any) into the cut's voice stem, music ducked under
+        it. A shot whose model speaks keeps its own sound (no second voice). Without a voice,
+        a note says the line is not spoken (its subtitles still carry it)."""
+        voiced = [line for line in lines if line.voiced and line.text.strip()]
+        native = [line.shot_id for line in lines if not line.voiced]
+        if native:
+            self.notes.append(
+                f"dialogue of shot(s) {', '.join(native)} is spoken by the video model itself "
+                "(its native audio; no voice-over is added)"
+            )
+        if not voiced:
+            return self.voice_file
+        placed: list[tuple[Path, float]] = []
+        if self.voice_file is not None:
+            placed.append((self.voice_file, 0.0))
+        spoken: list[str] = []
+        for line in voiced:
+            made = await self._stem("voice", line.text.strip(), 0.0)
+            if made is None:
+                self.notes.append(
+                    f"dialogue of shot {line.shot_id} is not spoken (no voice, see above); its "
+                    "subtitles carry the line"
+                )
+                continue
+            placed.append((made[0], line.start_s))
+            spoken.append(line.shot_id)
+            self.voice_engine = self.voice_engine or made[1]
+        if not spoken:
+            return self.voice_file
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        inputs = await asyncio.to_thread(lambda: [[*fingerprint(f), t] for f, t in placed])
+        key = stable_hash([CACHE_VERSION, "voice-track", inputs, round(duration_s, 3)])
+        track = self.work_dir / f"voice-track-{key}.wav"
+        if not track.exists():
+            await ops.voice_track(placed, track, duration_s=duration_s, ffmpeg=self.ffmpeg)
+        self.voice_file = track
+        self.notes.append(
+            f"dialogue of shot(s) {', '.join(spoken)} spoken as voice-over over its shot (the "
+            "model does not speak); the music ducks under it"
+        )
+        return track
 
     async def music(self, duration_s: float, *, music_file: bool) -> Path | None:
         """Music generated from the finishing's `music_prompt` (ElevenLabs) unless the brief
@@ -277,11 +336,14 @@ class FinishingRun:
         keys = result.export_keys
         extra: list[Path] = []
         cues: list[p.Cue] = []
-        if look.subtitles != "none":
+        mode = look.subtitles
+        if mode == "none" and any(shot.dialogue and shot.dialogue.strip() for shot in shots):
+            mode = "sidecar"  # dialogue is always captioned; "burned" sets it in the picture
+        if mode != "none":
             narration_s = None
-            if self.voice_file is not None:
+            if self.narration_file is not None:
                 try:
-                    narration_s = (await asyncio.to_thread(probe, self.voice_file)).duration_s
+                    narration_s = (await asyncio.to_thread(probe, self.narration_file)).duration_s
                 except ProbeError:
                     narration_s = None
                 if narration_s and narration_s > result.duration_s + 0.05:
@@ -300,7 +362,7 @@ class FinishingRun:
                 self.notes.append(
                     "no subtitles: no shot has dialogue and there is no voice-over text"
                 )
-            elif look.subtitles == "sidecar":
+            elif mode == "sidecar":
                 for path in result.exports.values():
                     extra.append(ops.write_srt(cues, path.with_suffix(".srt")))
                 self.step("subtitles", 1.0)
@@ -310,7 +372,7 @@ class FinishingRun:
             else:
                 await self._burn(result.exports, keys, cues)
         if look.uhd:
-            burned = [astuple(c) for c in cues] if look.subtitles == "burned" else []
+            burned = [astuple(c) for c in cues] if mode == "burned" else []
             extra += await self._uhd(result.exports, keys, burned)
         return extra
 

@@ -263,6 +263,22 @@ async def posters(
     return {v: jpg for v, _, jpg in jobs}
 
 
+async def voice_track(
+    lines: Sequence[tuple[Path, float]],
+    out_wav: Path,
+    *,
+    duration_s: float,
+    ffmpeg: str | None = None,
+) -> Path:
+    """Spoken lines, each at its start second, as one voice stem of the cut's length."""
+    return await produce(
+        out_wav,
+        lambda tmp: s.voice_track(tmp, lines, duration_s=duration_s),
+        ffmpeg=ffmpeg,
+        duration_s=duration_s,
+    )
+
+
 async def voice_over(
     text: str, out_wav: Path, *, voice: str = "en-us", words_per_minute: int = 160
 ) -> Path:

@@ -131,6 +131,32 @@ def mix(
     return [*args, "-filter_complex", ";".join(graph), "-map", "[mix]", *WAV, media_arg(out_wav)]
 
 
+def voice_track(
+    out_wav: Path, lines: Sequence[tuple[Path, float]], *, duration_s: float
+) -> list[str]:
+    """Spoken lines on the cut's timeline: each (file, start second) delayed to its start, summed
+    (`amix normalize=0`, so each line keeps its level) into one stereo WAV of `duration_s`."""
+    if not lines:
+        raise ValueError("voice_track needs at least one line")
+    if not duration_s > 0:
+        raise ValueError(f"duration must be positive, got {duration_s}")
+    args: list[str] = []
+    graph: list[str] = []
+    for i, (path, start_s) in enumerate(lines):
+        args += ["-i", media_arg(path)]
+        delay = max(0, round(start_s * 1000))
+        graph.append(
+            f"[{i}:a:0]aresample={SAMPLE_RATE},{STEREO},adelay={delay}:all=1,apad,"
+            f"atrim=end={_num(duration_s)}[l{i}]"
+        )
+    joined = "".join(f"[l{i}]" for i in range(len(lines)))
+    graph.append(
+        f"{joined}amix=inputs={len(lines)}:normalize=0:duration=longest,"
+        f"{_wav_tail(duration_s)}[voice]"
+    )
+    return [*args, "-filter_complex", ";".join(graph), "-map", "[voice]", *WAV, media_arg(out_wav)]
+
+
 class VoiceOverUnavailable(RuntimeError):
     """No offline voice: espeak-ng is not installed (and no voice-over file was given)."""
 

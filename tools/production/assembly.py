@@ -139,9 +139,9 @@ async def assemble_and_export(
     REELFORGE_BUDGET_USD) on the project's ledger, as takes are."""
     from tools.post.builders import ClipSpec
     from tools.post.finish import finish, segments_from_shots
-    from tools.post.finishing import FinishingRun, title_overlays
+    from tools.post.finishing import DialogueLine, FinishingRun, title_overlays
     from tools.post.platforms import delivery_plan
-    from tools.production.soundtrack import Soundtrack
+    from tools.production.soundtrack import Soundtrack, speaks_itself
 
     clips: list[ClipSpec] = []
     for shot in production.shots():
@@ -168,10 +168,16 @@ async def assemble_and_export(
     clips = await finishing.clips(clips)
     await finishing.voice()
     duration = sum(shot.duration for shot in production.shots())
+    segments = segments_from_shots(production.shots())
+    lines = [
+        DialogueLine(shot.id, seg.start_s, shot.dialogue.strip(), not speaks_itself(shot))
+        for shot, seg in zip(production.shots(), segments, strict=True)
+        if shot.dialogue and shot.dialogue.strip()
+    ]
+    await finishing.dialogue(lines, segments[-1].end_s if segments else duration)
     generated = await finishing.music(duration, music_file=production.brief.music is not None)
     music = production.brief.music or generated
     ambience = await finishing.ambience(duration)
-    segments = segments_from_shots(production.shots())
     delivery = delivery_plan(production.brief.platform, production.brief.formats)
     titles = title_overlays(production.shots(), segments, delivery.safe, list(exports))
     result = await finish(

@@ -99,11 +99,11 @@ def estimate_fresh(
 
 
 def quote_sound(production: Production, settings: Settings, project_id: str | None = None) -> Quote:
-    """What the generated sound of the next export would cost (a paid voice-over, music and
-    ambience): 0 for what was made before, what only the offline voice makes, what no engine
+    """What the generated sound of the next export would cost (a paid voice-over, the dialogue
+    lines a voice speaks for shots whose model does not, music and ambience): 0 for what was made before, what only the offline voice makes, what no engine
     can make."""
     from tools.production.services import work_dir_of
-    from tools.production.soundtrack import quote_audio
+    from tools.production.soundtrack import dialogue_to_voice, quote_audio
 
     audio = quote_audio(
         production.finishing,
@@ -111,6 +111,7 @@ def quote_sound(production: Production, settings: Settings, project_id: str | No
         work_dir_of(settings, project_id),
         duration_s=sum(s.duration for s in production.shots()),
         music_file=production.brief.music is not None,
+        dialogue=[line for _, line in dialogue_to_voice(production.shots())],
     )
     return Quote(audio.cost_usd, 5.0 if audio.cost_usd else 0.0, [], 0, dict(audio.parts))
 

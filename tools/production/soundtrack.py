@@ -13,12 +13,14 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from memory.models import Finishing, SpendEntry, stable_hash
+from memory.models import Finishing, Shot, SpendEntry, stable_hash
 from memory.store import OverBudget, ProjectStore
 from tools.post import ops
 from tools.post.finishing import SFX_MAX_S, StemKind, Step, stem_seconds
 from tools.post.sound import VoiceOverUnavailable
+from tools.prompting import dialect_of
 from tools.providers.base import ProviderError
+from tools.providers.registry import default_profile
 from tools.settings import Settings
 from tools.spend import budget_problem
 
@@ -32,6 +34,8 @@ __all__ = [
     "Soundtrack",
     "StemKind",
     "check_music_file",
+    "dialogue_to_voice",
+    "speaks_itself",
     "quote_audio",
     "stem_key",
     "stem_price",
@@ -106,6 +110,25 @@ def wanted_stems(look: Finishing, *, music_file: bool) -> dict[StemKind, str]:
     return wanted
 
 
+def speaks_itself(shot: Shot) -> bool:
+    """Whether the shot's video model speaks its dialogue: Veo (directly or as Runway's veo3.x),
+    whose takes always carry their native audio. Kling 2.6 could, but reelforge does not ask it
+    for sound, so its takes are silent and its lines get a voice."""
+    return default_profile(shot.provider, shot.model).native_audio and (
+        dialect_of(shot.provider, shot.model) == "veo"
+    )
+
+
+def dialogue_to_voice(shots: list[Shot]) -> list[tuple[str, str]]:
+    """(shot id, line) of every shot whose dialogue its model does not speak: a voice-over line
+    over that shot at export, word for word."""
+    return [
+        (shot.id, shot.dialogue.strip())
+        for shot in shots
+        if shot.dialogue and shot.dialogue.strip() and not speaks_itself(shot)
+    ]
+
+
 @dataclass(frozen=True)
 class AudioQuote:
     """What the generated sound of the next export costs: nothing for what was made before
@@ -116,9 +139,23 @@ class AudioQuote:
 
 
 def quote_audio(
-    look: Finishing, settings: Settings, work_dir: Path, *, duration_s: float, music_file: bool
+    look: Finishing,
+    settings: Settings,
+    work_dir: Path,
+    *,
+    duration_s: float,
+    music_file: bool,
+    dialogue: list[str] | None = None,
 ) -> AudioQuote:
+    """`dialogue`: the lines a voice speaks over their shots (`dialogue_to_voice`)."""
     parts: dict[str, float] = {}
+    voice = voice_engines(settings)[0]
+    said = [
+        line for line in dialogue or [] if not stem_path(work_dir, "voice", voice, line).exists()
+    ]
+    price = round(sum(stem_price("voice", voice, line) for line in said), 4)
+    if price:
+        parts[f"dialogue voice-over ({voice})"] = price
     for kind, text in wanted_stems(look, music_file=music_file).items():
         engines = stem_engines(kind, settings)
         if not engines:
