@@ -568,14 +568,17 @@ doctor_cmd.register(app)
 
 def run() -> None:
     """Console entry point."""
-    from memory.store import StoreConnectionLost
-
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except StoreConnectionLost as exc:  # one line, not a traceback: the run is resumable
+    except Exception as exc:
+        # a Postgres connection lost mid-write: its one-line reason, not a traceback (looked up
+        # lazily: `--help` must not import the store)
+        store = sys.modules.get("memory.store")
+        if store is None or not isinstance(exc, store.StoreConnectionLost):
+            raise
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
 
