@@ -369,10 +369,20 @@ class ProjectStore:
     def save_submitted(self, take: Take, spend: SpendEntry | None) -> None:
         """A take's job id and its spend entry in one transaction: a crash can't leave a job
         recorded without its charge (or a charge without its job). The take's `unknown` hold,
-        if it has one, becomes this `submit` entry (the same money, now known)."""
+        if it has one, becomes this `submit` entry (the same money, now known). A take is
+        charged once: when its charge is already in the ledger (two workers reconciling the same
+        take after one was thought dead), no second entry is written."""
         with self.transaction():
+            self._lock_project(take.project_id)
             self.save_take(take)
-            if spend is not None and not self._settle_hold(take.id, spend):
+            if spend is None or self._settle_hold(take.id, spend):
+                return
+            charged = self._q1(
+                "SELECT 1 FROM spend WHERE kind = 'submit' AND "
+                f"{self.dialect.json_text('body', 'take_id')} = ?",
+                (take.id,),
+            )
+            if charged is None:
                 self.record_spend(spend)
 
     def save_submitting(

@@ -405,19 +405,27 @@ async def _reconcile(
     price: float,
     *,
     reserved: bool,
-) -> None:
-    """A submit whose answer was lost: adopt the job it created, or mark the take UNKNOWN."""
+    absent_ok: bool = False,
+) -> bool:
+    """A submit whose answer was lost: adopt the job it created, or mark the take UNKNOWN.
+    With `absent_ok`, a provider that looks submits up by their idempotency key and answers
+    that it has none leaves the take as it is and True is returned: sending it again with the
+    same key is safe (such a provider refuses a duplicate key, see `KlingProvider.submit`)."""
     found: str | None = None
     why = f"{shot.provider} cannot look a job up by its request"
+    definitive = False
     if isinstance(provider, Reconcilable):
         try:
             found = await provider.reconcile(request)
             why = f"{shot.provider} has no job for it"
+            definitive = request.idempotency_key is not None
         except ProviderError as exc:
             why = f"{shot.provider} could not be asked ({exc})"
     if found is not None:
         _submitted(run, shot, take, found, price, reserved=reserved)
-        return
+        return False
+    if absent_ok and definitive:
+        return True
     take.status = TakeStatus.UNKNOWN
     take.error = (
         f"the submit of take {take.id} (shot {shot.id}) got no answer and {why}, so it may or may "
@@ -426,6 +434,7 @@ async def _reconcile(
     )
     run.store.save_take(take)
     run.emit(shot, take)
+    return False
 
 
 async def _settle(
@@ -438,7 +447,14 @@ async def _settle(
 ) -> None:
     """A take left SUBMITTING (crash) or UNKNOWN (lost answer) by an earlier run."""
     price = profile.price(request.duration)
-    await _reconcile(run, shot, take, request, provider, price, reserved=False)
+    # a queued take whose worker died mid-submit: when the provider, asked by the take's key,
+    # surely has no job for it, its job sends it (same key, its price still held)
+    resend = run.held and take.status is TakeStatus.SUBMITTING
+    if await _reconcile(
+        run, shot, take, request, provider, price, reserved=False, absent_ok=resend
+    ):
+        await _submit(run, shot, take, request, provider, profile)
+        return
     if take.status is TakeStatus.UNKNOWN:
         if run.resubmit_unknown:
             await _submit(run, shot, take, request, provider, profile)
@@ -620,7 +636,7 @@ async def _await_jobs(
     """Follow queued takes in the store until each has ended (or its job died in error)."""
     current = {t.id: t for t in takes}
     pending = {t.id for t in takes if t.status not in ENDED}
-    interval = min(0.5, max(0.05, run.poll_interval_s or 0.25))
+    interval = min(0.1, max(0.02, run.poll_interval_s or 0.1))
     checked = time.monotonic()
     while pending:
         await asyncio.sleep(interval)

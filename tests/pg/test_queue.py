@@ -32,8 +32,9 @@ from tools.settings import Settings
 
 pytestmark = pytest.mark.ffmpeg
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTIONS = 10
+PRODUCTIONS = 10  # through Slack; the engine test runs ENGINE_PRODUCTIONS
 TAKES = 2
+ENGINE_PRODUCTIONS = 4
 BUDGET = 1.0  # each production: 2 Kling takes of 5 s at $0.07/s = $0.70
 
 
@@ -57,7 +58,7 @@ def start_worker(env: dict[str, str], name: str, log: Path) -> subprocess.Popen[
     out = open(log, "wb")  # the child keeps its own copy of the descriptor
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent.cli.main", "worker", "--concurrency", "3",
-         "--stalled-after", "2", "--name", name],
+         "--stalled-after", "5", "--name", name],
         env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
     )  # fmt: skip
     out.close()
@@ -78,6 +79,26 @@ def wait_for(check: Any, timeout: float, what: str) -> Any:
             return found
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def kill_mid_take(
+    url: str, doomed: subprocess.Popen[bytes], ids: set[int], killed: dict[str, Any]
+) -> None:
+    """SIGKILL the worker `doomed` once it holds a take job whose take is in flight."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        while doomed.poll() is None:
+            rows = conn.execute(
+                "SELECT j.args->>'take_id' FROM procrastinate_jobs j "
+                "JOIN takes t ON t.id = j.args->>'take_id' "
+                "WHERE j.status = 'doing' AND j.worker_id = ANY(%s) "
+                "AND t.status IN ('submitted', 'running')",
+                (list(ids),),
+            ).fetchall()
+            if rows:
+                doomed.send_signal(signal.SIGKILL)
+                killed["takes"] = [r[0] for r in rows]
+                return
+            time.sleep(0.05)
 
 
 @pytest.fixture
@@ -115,29 +136,14 @@ def test_two_workers_one_killed_mid_take_every_production_finishes(
         nonce = uuid.uuid4().hex[:8]
         killed: dict[str, Any] = {}
 
-        def kill_mid_take() -> None:
-            """SIGKILL the first worker once it holds a take job whose take is in flight."""
-            with psycopg.connect(url) as conn:
-                while doomed.poll() is None:
-                    rows = conn.execute(
-                        "SELECT j.args->>'take_id' FROM procrastinate_jobs j "
-                        "JOIN takes t ON t.id = j.args->>'take_id' "
-                        "WHERE j.status = 'doing' AND j.worker_id = ANY(%s) "
-                        "AND t.status IN ('submitted', 'running')",
-                        (list(doomed_ids),),
-                    ).fetchall()
-                    if rows:
-                        doomed.send_signal(signal.SIGKILL)
-                        killed["takes"] = [r[0] for r in rows]
-                        return
-                    time.sleep(0.05)
-
         async def produce() -> list[Any]:
-            killer = asyncio.create_task(asyncio.to_thread(kill_mid_take))
+            killer = asyncio.create_task(
+                asyncio.to_thread(kill_mid_take, url, doomed, doomed_ids, killed)
+            )
             made = await asyncio.gather(
                 *(
                     make(brief(i, nonce), services, takes=TAKES, budget_usd=BUDGET)
-                    for i in range(PRODUCTIONS)
+                    for i in range(ENGINE_PRODUCTIONS)
                 )
             )
             await killer
@@ -147,13 +153,15 @@ def test_two_workers_one_killed_mid_take_every_production_finishes(
         made = asyncio.run(produce())
         wall = time.monotonic() - started
         assert doomed.wait(5) == -signal.SIGKILL and killed["takes"], "no worker was killed"
-        print(f"{PRODUCTIONS} productions in {wall:.1f}s; killed with takes {killed['takes']}")
+        print(
+            f"{ENGINE_PRODUCTIONS} productions in {wall:.1f}s; killed with takes {killed['takes']}"
+        )
 
         store = services.store
         price = default_profile("kling").price(5)
         submissions = sandbox.stats()["submissions"].get("kling", 0)
         takes = [t for project, _ in made for t in store.takes(project.id)]
-        assert len(takes) == PRODUCTIONS * TAKES
+        assert len(takes) == ENGINE_PRODUCTIONS * TAKES
         assert all(t.status is TakeStatus.SUCCEEDED for t in takes), [
             (t.id, t.status, t.error) for t in takes if t.status is not TakeStatus.SUCCEEDED
         ]
@@ -184,3 +192,150 @@ def test_two_workers_one_killed_mid_take_every_production_finishes(
                     proc.kill()
                     proc.wait()
         asyncio.run(services.aclose())
+
+
+# -- the same must-hold through Slack: signed requests into the bot in HTTP mode -------------
+
+ROUNDS = ["calm", "you choose", "5 seconds", "16:9 widescreen", "night walkers", "go"]
+
+
+def _thread_ts(i: int) -> str:
+    return f"{2000 + i}.000100"
+
+
+def _approvals(slack: Any) -> dict[str, tuple[str, str, str]]:
+    """thread ts -> (action_id, value, message ts) of each posted approval button."""
+    import json
+
+    from agent.slack import blocks
+
+    found = {}
+    for post in slack.of("chat.postMessage"):
+        raw = post.get("blocks")
+        for block in json.loads(raw) if isinstance(raw, str) else raw or []:
+            for element in block.get("elements", []):
+                if str(element.get("action_id", "")).startswith(blocks.APPROVE):
+                    found[str(post["thread_ts"])] = (
+                        str(element["action_id"]),
+                        str(element["value"]),
+                        str(post.get("_ts", "")),
+                    )
+    return found
+
+
+def test_slack_bot_and_two_workers_serve_ten_productions_through_a_kill(
+    pg_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.slack.conftest import CHANNEL, TEAM, make_bot
+    from tests.slack.fake_slack import FakeSlack
+
+    with Sandbox(cache_dir=tmp_path / "sandbox-cache", latency=1.0) as sandbox:
+        wanted = {k: v for k, v in sandbox.env().items() if "KLING" in k or k == "REELFORGE_MODEL"}
+        config = {
+            **wanted,  # only Kling is configured: "you choose" picks it
+            "REELFORGE_DATABASE_URL": pg_database_url,
+            "REELFORGE_DATA_DIR": str(tmp_path / "data"),  # the shared media folder
+            "REELFORGE_TAKES": str(TAKES),
+            "REELFORGE_BUDGET_USD": str(BUDGET),
+        }
+        for key in [k for k in os.environ if k.startswith("REELFORGE_") or k.endswith("_KEY")]:
+            monkeypatch.delenv(key, raising=False)
+        for key, value in config.items():
+            monkeypatch.setenv(key, value)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        settings = Settings()
+        services = Services.open(settings)
+        assert services.jobs is not None
+        services.jobs.ensure_schema()
+        fake = FakeSlack()
+        bot = make_bot(fake, settings, services=services)
+        doomed = start_worker(env, "doomed", tmp_path / "doomed.log")
+        survivor: subprocess.Popen[bytes] | None = None
+        try:
+            doomed_ids = wait_for(
+                lambda: worker_ids(pg_database_url) if len(worker_ids(pg_database_url)) == 2
+                else None, 60, "the first worker to register",
+            )  # fmt: skip
+            survivor = start_worker(env, "survivor", tmp_path / "survivor.log")
+            wait_for(lambda: len(worker_ids(pg_database_url)) == 4, 60, "the second worker")
+            started = time.monotonic()
+            with ThreadPoolExecutor(PRODUCTIONS) as pool:
+                sends = [
+                    lambda i=i: bot.mention(
+                        f"Let's make a video. A lantern number {i} drifts at night.",
+                        ts=_thread_ts(i),
+                    )
+                    for i in range(PRODUCTIONS)
+                ]
+                assert list(pool.map(lambda send: send().status, sends)) == [200] * PRODUCTIONS
+                bot.worker.join(timeout=120)
+                for n, text in enumerate(ROUNDS, start=1):
+                    replies = [
+                        lambda i=i, n=n, text=text: bot.reply(
+                            text, thread_ts=_thread_ts(i), ts=f"{2000 + i}.{n:06d}"
+                        )
+                        for i in range(PRODUCTIONS)
+                    ]
+                    assert list(pool.map(lambda send: send().status, replies)) == [200] * len(
+                        replies
+                    )
+                    bot.worker.join(timeout=120)
+                approvals = _approvals(fake)
+                assert sorted(approvals) == sorted(_thread_ts(i) for i in range(PRODUCTIONS))
+                killed: dict[str, Any] = {}
+                killer = pool.submit(kill_mid_take, pg_database_url, doomed, doomed_ids, killed)
+                presses = [
+                    lambda ts=ts, a=a: bot.press(a[0], a[1], thread_ts=ts, message_ts=a[2])
+                    for ts, a in approvals.items()
+                ]
+                assert list(pool.map(lambda send: send().status, presses)) == [200] * len(presses)
+                bot.worker.join(timeout=240)
+                killer.result(timeout=10)
+            wall = time.monotonic() - started
+            assert doomed.wait(5) == -signal.SIGKILL and killed["takes"], "no worker was killed"
+            print(f"{PRODUCTIONS} Slack productions in {wall:.1f}s; killed {killed['takes']}")
+
+            store = services.store
+            projects = []
+            for i in range(PRODUCTIONS):
+                project = bot.worker.runtime.studio(
+                    f"slack:{TEAM}:{CHANNEL}:{_thread_ts(i)}"
+                ).project()
+                assert project is not None
+                projects.append(project)
+                assert store.revisions(project.id), f"thread {i} has no export"
+            posted = [
+                f
+                for done in fake.of("files.completeUploadExternal")
+                for f in __import__("json").loads(done["files"])
+                if str(f.get("title", "")).startswith("rev 1: ")
+            ]
+            assert len(posted) == PRODUCTIONS  # one export posted in every thread
+            price = default_profile("kling").price(5)
+            submissions = sandbox.stats()["submissions"].get("kling", 0)
+            takes = [t for p in projects for t in store.takes(p.id)]
+            assert len(takes) == PRODUCTIONS * TAKES
+            assert all(t.status is TakeStatus.SUCCEEDED for t in takes)
+            assert submissions == len(takes)
+            for project in projects:
+                assert not [e for e in store.spend(project.id) if e.kind == "unknown"]
+                assert store.total_spend(project.id) <= BUDGET + 1e-9
+            charged = sum(
+                e.amount_usd for p in projects for e in store.spend(p.id) if e.kind == "submit"
+            )
+            assert charged == pytest.approx(submissions * price)
+            assert bot.worker.failures == []
+        finally:
+            bot.worker.stop()
+            fake.close()
+            for proc in (doomed, survivor):
+                if proc is not None and proc.poll() is None:
+                    proc.terminate()
+                    try:
+                        proc.wait(30)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+            asyncio.run(services.aclose())

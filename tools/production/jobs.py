@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from memory.models import Project, Revision, Shot, SpendEntry, Take, TakeStatus
+from memory.models import Production, Project, Revision, Shot, SpendEntry, Take, TakeStatus
 from memory.store import ProjectStore
 from tools.production.services import ProductionError, Reporter, Services, noop_step
 from tools.settings import Settings
@@ -39,11 +39,12 @@ log = logging.getLogger(__name__)
 
 TAKE_TASK = "reelforge.take"
 PRODUCTION_TASK = "reelforge.production"
+EXPORT_TASK = "reelforge.export"
 TAKES_QUEUE = "reelforge-takes"
 PRODUCTIONS_QUEUE = "reelforge-productions"
 SCHEMA_LOCK = 7261002  # pg advisory lock: two processes starting together create the schema once
 ENDED_JOB = ("failed", "cancelled", "aborted")
-FOLLOW_S = 0.2  # how often a follower reads the store
+FOLLOW_S = 0.1  # how often a follower reads the store and the job's status
 NO_WORKER_WARN_S = 10.0
 
 
@@ -107,8 +108,8 @@ class JobQueue:
         """A `make`'s production (takes, finishing, exports) as one job, after the project's
         earlier jobs (lock per project)."""
         self.ensure_schema()
+        found: list[int] = []
         with store.transaction():
-            found: list[int] = []
             store.on_connection(
                 lambda conn: found.append(
                     self.app.configure_task(
@@ -117,6 +118,38 @@ class JobQueue:
                         lock=_project_lock(project_id),
                         connection=conn,
                     ).defer(project_id=project_id)
+                )
+            )
+        return found[0]
+
+    def enqueue_export(
+        self,
+        store: ProjectStore,
+        project_id: str,
+        production: Production,
+        target: Path,
+        note: str,
+        budget_usd: float | None,
+    ) -> int:
+        """A chat export (finishing, every format, the revision) as a job, in the project's
+        order (lock per project)."""
+        self.ensure_schema()
+        found: list[int] = []
+        with store.transaction():
+            store.on_connection(
+                lambda conn: found.append(
+                    self.app.configure_task(
+                        EXPORT_TASK,
+                        queue=PRODUCTIONS_QUEUE,
+                        lock=_project_lock(project_id),
+                        connection=conn,
+                    ).defer(
+                        project_id=project_id,
+                        production=production.model_dump_json(),
+                        target=str(target),
+                        note=note,
+                        budget_usd=budget_usd,
+                    )
                 )
             )
         return found[0]
@@ -190,23 +223,10 @@ async def follow_production(
     store = services.store
     job_id = jobs.enqueue_production(store, project.id)
     follower = _Follower(store, project.id, reporter)
-    started = time.monotonic()
-    warned = False
-    while True:
-        status = jobs.job_status(job_id)
-        follower.poll()
-        if status == "succeeded":
-            break
-        if status is None or status in ENDED_JOB:
-            raise ProductionError(
-                f"the production job of {project.id} {status or 'vanished'} on a worker (its "
-                f"log says why); `reelforge resume {project.id}` picks it up"
-            )
-        if not warned and time.monotonic() - started > NO_WORKER_WARN_S and status == "todo":
-            if jobs.live_workers() == 0:
-                warned = True
-                log.warning("no `reelforge worker` is running: the production waits for one")
-        await asyncio.sleep(FOLLOW_S)
+    try:
+        await _wait_job(jobs, job_id, f"the production job of {project.id}", follower)
+    except ProductionError as exc:
+        raise ProductionError(f"{exc}; `reelforge resume {project.id}` picks it up") from None
     done = run_spec(store, project.id)
     if done.error:
         raise ProductionError(done.error)
@@ -219,7 +239,74 @@ async def follow_production(
     return project, revision
 
 
+async def _wait_job(
+    jobs: JobQueue, job_id: int, what: str, follower: _Follower | None = None
+) -> None:
+    started = time.monotonic()
+    warned = False
+    while True:
+        status = jobs.job_status(job_id)
+        if follower is not None:
+            follower.poll()
+        if status == "succeeded":
+            return
+        if status is None or status in ENDED_JOB:
+            raise ProductionError(f"{what} {status or 'vanished'} on a worker (its log says why)")
+        if not warned and time.monotonic() - started > NO_WORKER_WARN_S and status == "todo":
+            if jobs.live_workers() == 0:
+                warned = True
+                log.warning("no `reelforge worker` is running: %s waits for one", what)
+        await asyncio.sleep(FOLLOW_S)
+
+
+async def export_on_worker(
+    project: Project,
+    production: Production,
+    services: Services,
+    target: Path,
+    note: str,
+    budget_usd: float | None = None,
+) -> Revision:
+    """Team mode's chat export: finishing and every format on a worker, which commits the
+    revision; this process waits for it."""
+    jobs = services.jobs
+    assert jobs is not None
+    job_id = jobs.enqueue_export(services.store, project.id, production, target, note, budget_usd)
+    await _wait_job(jobs, job_id, f"the export of {project.id}")
+    for revision in reversed(services.store.revisions(project.id)):
+        if revision.production.exports and revision.production.exports[0].parent == target:
+            return revision
+    raise ProductionError(f"the export of {project.id} ended without a revision")
+
+
 # -- the worker side -----------------------------------------------------------------------
+
+
+async def run_export_job(
+    services: Services,
+    project_id: str,
+    production: str,
+    target: str,
+    note: str,
+    budget_usd: float | None,
+) -> None:
+    """A chat export's job: finishing, every format, the revision (once: a retried job whose
+    export was committed already does nothing)."""
+    from tools.production.assembly import assemble_and_export
+
+    store = services.store
+    folder = Path(target)
+    if any(
+        r.production.exports and r.production.exports[0].parent == folder
+        for r in store.revisions(project_id)
+    ):
+        return
+    project = store.get_project(project_id)
+    made = await assemble_and_export(
+        project, Production.model_validate_json(production), services, folder,
+        budget_usd=budget_usd,
+    )  # fmt: skip
+    store.commit(project_id, made, note)
 
 
 async def run_production_job(services: Services, project_id: str) -> None:
@@ -276,6 +363,12 @@ def worker_app(services: Services) -> procrastinate.App:
             poll_interval_s=poll_interval_s,
             limits=limits,
         )
+
+    @app.task(name=EXPORT_TASK, queue=PRODUCTIONS_QUEUE)
+    async def export_job(
+        project_id: str, production: str, target: str, note: str, budget_usd: float | None
+    ) -> None:
+        await run_export_job(services, project_id, production, target, note, budget_usd)
 
     @app.task(name=PRODUCTION_TASK, queue=PRODUCTIONS_QUEUE)
     async def production_job(project_id: str) -> None:
