@@ -231,11 +231,9 @@ def _take_request(run: _Run, shot: Shot, index: int) -> tuple[str, GenerationReq
     return input_hash, request
 
 
-def _existing(
-    run: _Run, shot: Shot, input_hash: str, request: GenerationRequest, *, queued: bool = False
-) -> Take | None:
+def _existing(run: _Run, shot: Shot, input_hash: str, request: GenerationRequest) -> Take | None:
     """The take these inputs already have, to be kept as it stands (done, failed, reused) or
-    picked up (in flight; `queued`: also waiting for its job); None when a new one is needed."""
+    picked up (in flight, or queued for its job); None when a new one is needed."""
     store = run.store
     mine = [t for t in store.takes(run.project_id, shot.id) if t.input_hash == input_hash]
     for existing in mine:
@@ -244,7 +242,8 @@ def _existing(
     latest = mine[-1] if mine else None
     if latest is not None and latest.status is TakeStatus.FAILED and not run.retry_failed:
         return latest
-    if latest is not None and (latest.status in UNFINISHED or (queued and latest.status is QUEUED)):
+    # a stored QUEUED take has its job (team mode): never a second take for the same inputs
+    if latest is not None and (latest.status in UNFINISHED or latest.status is QUEUED):
         return latest
     reused = store.find_take_by_hash(input_hash)
     if reused is not None and reused.file is not None:
@@ -589,7 +588,7 @@ async def generate_takes(
     wanted_takes = [
         (shot, i) for shot in shots for i in range(min(MAX_TAKES, takes_for(shot, takes_per_shot)))
     ]
-    if queue is not None:
+    if queue is not None and not resubmit_unknown:  # that manual recovery runs right here
         queued = [_queue_one(run, queue, shot, i) for shot, i in wanted_takes]
         done = await _await_jobs(run, queue, queued, {s.id: s for s in shots})
     else:
@@ -607,7 +606,7 @@ def _queue_one(run: _Run, queue: TakeQueue, shot: Shot, index: int) -> Take:
     """Team mode: the take as it stands, or a new QUEUED one recorded with its hold and its job
     in one transaction (so a paid submit is never lost or doubled between ledger and queue)."""
     input_hash, request = _take_request(run, shot, index)
-    existing = _existing(run, shot, input_hash, request, queued=True)
+    existing = _existing(run, shot, input_hash, request)
     if existing is not None:
         return existing
     take = _new_take(run.project_id, shot, request, input_hash)

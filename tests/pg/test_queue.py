@@ -45,7 +45,7 @@ def brief(i: int, nonce: str) -> Brief:
         mood="calm",
         style="cinematic",
         duration=5,
-        formats=["16:9"],
+        formats=["1:1"],  # the smallest export: the ffmpeg share is not what is tested here
         audience="test",
         scenes=[  # type: ignore[list-item]
             {"description": f"a paper lantern number {i} rises ({nonce})", "duration": 5,
@@ -196,7 +196,7 @@ def test_two_workers_one_killed_mid_take_every_production_finishes(
 
 # -- the same must-hold through Slack: signed requests into the bot in HTTP mode -------------
 
-ROUNDS = ["calm", "you choose", "5 seconds", "16:9 widescreen", "night walkers", "go"]
+ROUNDS = ["calm", "you choose", "5 seconds", "1:1 square", "night walkers", "go"]
 
 
 def _thread_ts(i: int) -> str:
