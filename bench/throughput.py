@@ -1,7 +1,7 @@
 """Team-mode bench: throughput of N concurrent productions on 1 and 2 `reelforge worker`s, and
 the latency a queued take adds over the same take run in-process.
 
-    .venv/bin/python bench/throughput.py [--productions 6] [--latency 2] [--takes 2]
+    .venv/bin/python bench/throughput.py [--productions 4] [--latency 2] [--takes 2]
 
 Starts a real Postgres (Debian's binaries, as tests/pg/server.py; skipped with the reason when
 absent), the loopback provider sandbox (Kling, job latency L) and worker processes.
@@ -143,6 +143,59 @@ async def one_take(services: Services, queued: bool) -> float:
     return wall
 
 
+async def measure(
+    settings: Settings,
+    env: dict[str, str],
+    url: str,
+    tmp: Path,
+    sandbox: Sandbox,
+    n: int,
+    latency: float,
+    takes: int,
+    samples: int,
+) -> tuple[list[float], list[float], float, list[dict[str, Any]]]:
+    """Everything on one event loop (the registry's HTTP clients live on it)."""
+    services = Services.open(settings)
+    jobs = services.jobs
+    assert jobs is not None
+    jobs.ensure_schema()
+    try:
+        await one_take(services, queued=False)  # warm the sandbox's clip cache
+        # (b) added latency per queued job, sandbox latency 0
+        workers = start_workers(1, env, tmp)
+        try:
+            await asyncio.to_thread(wait_workers, url, 1)
+            await one_take(services, queued=True)  # the worker's first imports and connections
+            inline, queued = [], []
+            for _ in range(samples):
+                services.jobs = None
+                inline.append(await one_take(services, queued=False))
+                services.jobs = jobs
+                queued.append(await one_take(services, queued=True))
+        finally:
+            await asyncio.to_thread(stop, workers)
+        # (a) throughput with the provider's latency L
+        sandbox.state.latency = latency
+        services.jobs = None
+        inline_wall = await productions(services, n, takes)
+        services.jobs = jobs
+        runs = []
+        for count in (1, 2):
+            workers = start_workers(count, env, tmp)
+            try:
+                await asyncio.to_thread(wait_workers, url, count)
+                wall = await productions(services, n, takes)
+            finally:
+                await asyncio.to_thread(stop, workers)
+            runs.append(
+                {"workers": count, "wall_s": round(wall, 2), "per_min": round(60 * n / wall, 2)}
+            )
+    finally:
+        services.jobs = jobs
+        await services.aclose()
+    return inline, queued, inline_wall, runs
+
+
 def run(n: int, latency: float, takes: int, samples: int) -> dict[str, Any]:
     from tests.pg.server import PgServer, _bindir
 
@@ -167,50 +220,12 @@ def run(n: int, latency: float, takes: int, samples: int) -> dict[str, Any]:
                 "PYTHONPATH": str(ROOT),
             }
             settings = Settings(data_dir=data, database_url=SecretStr(url))
-            services = Services.open(settings)
-            assert services.jobs is not None
-            services.jobs.ensure_schema()
-            jobs = services.jobs
-            asyncio.run(one_take(services, queued=False))  # warm the sandbox's clip cache
-
-            # (b) added latency per queued job, sandbox latency 0
-            workers = start_workers(1, env, Path(tmp))
-            try:
-                wait_workers(url, 1)
-                asyncio.run(one_take(services, queued=True))  # the worker's first imports
-                inline, queued = [], []
-                for _ in range(samples):
-                    services.jobs = None
-                    inline.append(asyncio.run(one_take(services, queued=False)))
-                    services.jobs = jobs
-                    queued.append(asyncio.run(one_take(services, queued=True)))
-            finally:
-                stop(workers)
-            added_ms = (statistics.median(queued) - statistics.median(inline)) * 1000
-
-            # (a) throughput with the provider's latency L
-            sandbox.state.latency = latency
-            runs = []
-            services.jobs = None
-            inline_wall = asyncio.run(productions(services, n, takes))
-            services.jobs = jobs
-            for count in (1, 2):
-                workers = start_workers(count, env, Path(tmp))
-                try:
-                    wait_workers(url, count)
-                    wall = asyncio.run(productions(services, n, takes))
-                finally:
-                    stop(workers)
-                runs.append(
-                    {
-                        "workers": count,
-                        "wall_s": round(wall, 2),
-                        "per_min": round(60 * n / wall, 2),
-                    }
-                )
-            asyncio.run(services.aclose())
+            measured = asyncio.run(measure(settings, env, url, Path(tmp), sandbox, n, latency,
+                                           takes, samples))  # fmt: skip
     finally:
         pg.stop()
+    inline, queued, inline_wall, runs = measured
+    added_ms = (statistics.median(queued) - statistics.median(inline)) * 1000
     return {
         "productions": n,
         "takes_per_production": takes,
@@ -254,7 +269,7 @@ def rows(r: dict[str, Any]) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--productions", type=int, default=6)
+    parser.add_argument("--productions", type=int, default=4)
     parser.add_argument("--latency", type=float, default=2.0)
     parser.add_argument("--takes", type=int, default=2)
     parser.add_argument("--samples", type=int, default=7)
