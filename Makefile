@@ -38,6 +38,7 @@ bench: $(STAMP)
 	-$(BIN)/python bench/fanout.py
 	-$(BIN)/python bench/post.py
 	-$(BIN)/python bench/slack.py
+	-$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/run.py
 
 clean:

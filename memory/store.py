@@ -310,6 +310,12 @@ class ProjectStore:
             self._in_tx -= 1
             self._written(lambda: self._conn.execute("COMMIT"), "a COMMIT")
 
+    def on_connection(self, fn: Callable[[Any], object]) -> None:
+        """Call `fn` with the store's own connection; inside `transaction()` whatever it runs is
+        part of that transaction (team mode inserts a job queue's rows this way)."""
+        with self._lock:
+            fn(self._conn)
+
     def _lock_project(self, project_id: str) -> None:
         """Inside a transaction: hold the project's row until commit, so another process deciding
         on the same project waits (SQLite's BEGIN IMMEDIATE already holds the whole database)."""
@@ -447,19 +453,36 @@ class ProjectStore:
     def save_submitted(self, take: Take, spend: SpendEntry | None) -> None:
         """A take's job id and its spend entry in one transaction: a crash can't leave a job
         recorded without its charge (or a charge without its job). The take's `unknown` hold,
-        if it has one, becomes this `submit` entry (the same money, now known)."""
+        if it has one, becomes this `submit` entry (the same money, now known). A take is
+        charged once: when its charge is already in the ledger (two workers reconciling the same
+        take after one was thought dead), no second entry is written."""
         with self.transaction():
+            self._lock_project(take.project_id)
             self.save_take(take)
-            if spend is not None and not self._settle_hold(take.id, spend):
+            if spend is None or self._settle_hold(take.id, spend):
+                return
+            charged = self._q1(
+                "SELECT 1 FROM spend WHERE kind = 'submit' AND "
+                f"{self.dialect.json_text('body', 'take_id')} = ?",
+                (take.id,),
+            )
+            if charged is None:
                 self.record_spend(spend)
 
     def save_submitting(
-        self, take: Take, hold: SpendEntry | None, cap_usd: float | None = None
+        self,
+        take: Take,
+        hold: SpendEntry | None,
+        cap_usd: float | None = None,
+        *,
+        also: Callable[[Any], object] | None = None,
     ) -> None:
         """A take about to be submitted and its price held as `unknown`, in one transaction:
         whatever happens to the answer, the ledger already counts the charge. With `cap_usd`,
         the hold is decided under the project's lock against everything the ledger and other
-        processes' reservations hold, and `OverBudget` (nothing written) when it would pass."""
+        processes' reservations hold, and `OverBudget` (nothing written) when it would pass.
+        `also` is called with the store's connection inside that same transaction (a job
+        queue's insert commits or rolls back with the take and its hold)."""
         with self.transaction():
             if hold is not None and cap_usd is not None:
                 self._lock_project(take.project_id)
@@ -473,6 +496,8 @@ class ProjectStore:
             self.save_take(take)
             if hold is not None:
                 self.record_spend(hold.model_copy(update={"kind": "unknown"}))
+            if also is not None:
+                self.on_connection(also)
 
     def hold(self, take_id: str) -> SpendEntry | None:
         """The take's outstanding `unknown` entry, if any."""
@@ -506,6 +531,25 @@ class ProjectStore:
                     f"FROM spend WHERE kind = 'unknown' AND {key} = ? LIMIT 1)"
                 ),
                 (entry.kind, entry.amount_usd, entry.model_dump_json(), take_id),
+            )
+            return bool(cur.rowcount > 0)
+
+    def claim_take(self, take: Take, expected: TakeStatus) -> bool:
+        """Save `take` only if its stored status is still `expected` (compare and set): of two
+        workers picking up the same queued take, exactly one moves it on and submits it."""
+        with self._lock:
+            cur = self._conn.execute(
+                self.dialect.sql(
+                    "UPDATE takes SET status = ?, body = ?, updated_at = ? "
+                    "WHERE id = ? AND status = ?"
+                ),
+                (
+                    take.status.value,
+                    take.model_dump_json(),
+                    utcnow().isoformat(),
+                    take.id,
+                    expected.value,
+                ),
             )
             return bool(cur.rowcount > 0)
 

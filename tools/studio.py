@@ -761,6 +761,16 @@ class Studio:
         target = export_dir(self.services.settings, project.id, number, out_dir or self.out_dir)
         step = self.reporter.step if self.reporter else None
         notes: list[str] = []
+        if self.services.jobs is not None:  # team mode: a worker finishes and commits it
+            from tools.production.jobs import export_on_worker
+
+            try:
+                revision = await export_on_worker(project, production, self.services, target, note)
+            except ProductionError as exc:
+                raise StudioError(str(exc)) from None
+            publish_latest(revision.production.exports, out_dir or self.out_dir)
+            files = "\n".join(f"- {p}" for p in revision.production.exports)
+            return f"Exported revision {revision.number} ({note}):\n{files}"
         try:
             if step is None:
                 production = await assemble_and_export(

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from memory.models import Shot, SpendEntry, Take, TakeStatus, stable_hash
 from memory.redact import redact
@@ -53,9 +55,30 @@ MAX_TAKES = 20
 MAX_ATTEMPTS = 4  # per submit / poll / download, when the provider says waiting may help
 MAX_RETRY_WAIT_S = 300.0  # a longer Retry-After ends the take with the provider's message
 RETRY_BACKOFF_S = 2.0
+QUEUED = TakeStatus.PLANNED  # team mode: recorded with its hold and its job, not yet sent
 IN_FLIGHT = (TakeStatus.SUBMITTED, TakeStatus.RUNNING)
 UNSETTLED = (TakeStatus.SUBMITTING, TakeStatus.UNKNOWN)
 UNFINISHED = (*UNSETTLED, *IN_FLIGHT)
+
+
+class TakeQueue(Protocol):
+    """Team mode (tools.production.jobs): takes run as jobs on `reelforge worker`s."""
+
+    def enqueue_take(
+        self,
+        store: ProjectStore,
+        take: Take,
+        hold: SpendEntry | None,
+        cap_usd: float | None,
+        job: dict[str, object],
+    ) -> None:
+        """Record `take` (QUEUED) and its hold and insert its job, in one transaction; raise
+        `OverBudget` (nothing written) when the hold would pass `cap_usd`."""
+        ...
+
+    def failed_jobs(self, take_ids: list[str]) -> dict[str, str]:
+        """Of these takes, those whose job ended in error without settling the take: why."""
+        ...
 
 
 def default_takes(shot: Shot) -> int:
@@ -168,6 +191,7 @@ class _Run:
     poll_interval_s: float | None
     max_attempts: int
     references: Mapping[str, list[Path]] = field(default_factory=dict)
+    held: bool = False  # a queued take's job: its price was held when it was enqueued
 
     def emit(self, shot: Shot, take: Take) -> None:
         if self.on_event is not None:
@@ -198,13 +222,19 @@ class _Run:
         return True
 
 
-async def _one_take(run: _Run, shot: Shot, index: int) -> Take:
-    store = run.store
+def _take_request(run: _Run, shot: Shot, index: int) -> tuple[str, GenerationRequest]:
     input_hash = take_input_hash(shot, index)
     images = list(run.references.get(shot.id, []))
     request = request_for(shot, shot_seed(shot, index), images).model_copy(
         update={"idempotency_key": idempotency_key(run.project_id, shot.id, index, input_hash)}
     )
+    return input_hash, request
+
+
+def _existing(run: _Run, shot: Shot, input_hash: str, request: GenerationRequest) -> Take | None:
+    """The take these inputs already have, to be kept as it stands (done, failed, reused) or
+    picked up (in flight, or queued for its job); None when a new one is needed."""
+    store = run.store
     mine = [t for t in store.takes(run.project_id, shot.id) if t.input_hash == input_hash]
     for existing in mine:
         if existing.status is TakeStatus.SUCCEEDED and existing.file and existing.file.exists():
@@ -212,19 +242,36 @@ async def _one_take(run: _Run, shot: Shot, index: int) -> Take:
     latest = mine[-1] if mine else None
     if latest is not None and latest.status is TakeStatus.FAILED and not run.retry_failed:
         return latest
-    if latest is None or latest.status not in UNFINISHED:
-        reused = store.find_take_by_hash(input_hash)
-        if reused is not None and reused.file is not None:
-            copy = _new_take(run.project_id, shot, request, input_hash)
-            copy.status, copy.file, copy.score = TakeStatus.SUCCEEDED, reused.file, reused.score
-            copy.qc_notes = [*reused.qc_notes, f"reused identical take {reused.id}"]
-            store.save_take(copy)
-            run.emit(shot, copy)
-            return copy
-    if latest is not None and latest.status in UNFINISHED:
-        take = latest
-    else:
+    # a stored QUEUED take has its job (team mode): never a second take for the same inputs
+    if latest is not None and (latest.status in UNFINISHED or latest.status is QUEUED):
+        return latest
+    reused = store.find_take_by_hash(input_hash)
+    if reused is not None and reused.file is not None:
+        copy = _new_take(run.project_id, shot, request, input_hash)
+        copy.status, copy.file, copy.score = TakeStatus.SUCCEEDED, reused.file, reused.score
+        copy.qc_notes = [*reused.qc_notes, f"reused identical take {reused.id}"]
+        store.save_take(copy)
+        run.emit(shot, copy)
+        return copy
+    return None
+
+
+async def _one_take(run: _Run, shot: Shot, index: int) -> Take:
+    input_hash, request = _take_request(run, shot, index)
+    take = _existing(run, shot, input_hash, request)
+    if take is None:
         take = _new_take(run.project_id, shot, request, input_hash)
+    elif take.status not in UNFINISHED:
+        return take
+    return await _drive(run, shot, take, request)
+
+
+async def _drive(
+    run: _Run, shot: Shot, take: Take, request: GenerationRequest, *, claimed: bool = False
+) -> Take:
+    """Take `take` from where it stands to the end: submit (or reconcile), poll, download, QC.
+    `claimed`: a queued take its job just marked SUBMITTING, to be sent now (once)."""
+    store = run.store
     try:
         provider = run.registry.get(shot.provider)
         profile = provider.profile(request.model)
@@ -232,7 +279,9 @@ async def _one_take(run: _Run, shot: Shot, index: int) -> Take:
         return run.fail(shot, take, str(exc), None)
     downloaded = False
     async with run.limits[shot.provider]:
-        if take.status in UNSETTLED:
+        if claimed:
+            await _submit(run, shot, take, request, provider, profile)
+        elif take.status in UNSETTLED:
             await _settle(run, shot, take, request, provider, profile)
         elif take.status not in IN_FLIGHT:
             await _submit(run, shot, take, request, provider, profile)
@@ -275,20 +324,21 @@ async def _submit(
 ) -> None:
     """Reserve, record SUBMITTING, submit (retrying only what the adapter calls safe), record."""
     price = profile.price(request.duration)
-    try:
-        run.guard.reserve(price)
-    except BudgetExceeded as exc:
-        run.fail(shot, take, str(exc), None)
-        return
-    take.status, take.error = TakeStatus.SUBMITTING, None
-    # Before the call: a crash now leaves a take to reconcile, and its price held in the ledger
-    # as `unknown` (an answer lost in flight keeps its charge until reconciled).
-    try:  # across processes too: decided under the project's lock in the store
-        run.store.save_submitting(take, _spend(run, shot, take, price, None), run.guard.cap)
-    except OverBudget as exc:
-        run.guard.release(price)
-        run.fail(shot, take, f"not submitted: {exc}", None)
-        return
+    if not run.held:  # a queued take was held (under the cap) when its job was enqueued
+        try:
+            run.guard.reserve(price)
+        except BudgetExceeded as exc:
+            run.fail(shot, take, str(exc), None)
+            return
+        take.status, take.error = TakeStatus.SUBMITTING, None
+        # Before the call: a crash now leaves a take to reconcile, and its price held in the
+        # ledger as `unknown` (an answer lost in flight keeps its charge until reconciled).
+        try:  # across processes too: decided under the project's lock in the store
+            run.store.save_submitting(take, _spend(run, shot, take, price, None), run.guard.cap)
+        except OverBudget as exc:
+            run.guard.release(price)
+            run.fail(shot, take, f"not submitted: {exc}", None)
+            return
     attempt = 0
     while True:
         attempt += 1
@@ -354,19 +404,27 @@ async def _reconcile(
     price: float,
     *,
     reserved: bool,
-) -> None:
-    """A submit whose answer was lost: adopt the job it created, or mark the take UNKNOWN."""
+    absent_ok: bool = False,
+) -> bool:
+    """A submit whose answer was lost: adopt the job it created, or mark the take UNKNOWN.
+    With `absent_ok`, a provider that looks submits up by their idempotency key and answers
+    that it has none leaves the take as it is and True is returned: sending it again with the
+    same key is safe (such a provider refuses a duplicate key, see `KlingProvider.submit`)."""
     found: str | None = None
     why = f"{shot.provider} cannot look a job up by its request"
+    definitive = False
     if isinstance(provider, Reconcilable):
         try:
             found = await provider.reconcile(request)
             why = f"{shot.provider} has no job for it"
+            definitive = request.idempotency_key is not None
         except ProviderError as exc:
             why = f"{shot.provider} could not be asked ({exc})"
     if found is not None:
         _submitted(run, shot, take, found, price, reserved=reserved)
-        return
+        return False
+    if absent_ok and definitive:
+        return True
     take.status = TakeStatus.UNKNOWN
     take.error = (
         f"the submit of take {take.id} (shot {shot.id}) got no answer and {why}, so it may or may "
@@ -375,6 +433,7 @@ async def _reconcile(
     )
     run.store.save_take(take)
     run.emit(shot, take)
+    return False
 
 
 async def _settle(
@@ -387,7 +446,14 @@ async def _settle(
 ) -> None:
     """A take left SUBMITTING (crash) or UNKNOWN (lost answer) by an earlier run."""
     price = profile.price(request.duration)
-    await _reconcile(run, shot, take, request, provider, price, reserved=False)
+    # a queued take whose worker died mid-submit: when the provider, asked by the take's key,
+    # surely has no job for it, its job sends it (same key, its price still held)
+    resend = run.held and take.status is TakeStatus.SUBMITTING
+    if await _reconcile(
+        run, shot, take, request, provider, price, reserved=False, absent_ok=resend
+    ):
+        await _submit(run, shot, take, request, provider, profile)
+        return
     if take.status is TakeStatus.UNKNOWN:
         if run.resubmit_unknown:
             await _submit(run, shot, take, request, provider, profile)
@@ -484,6 +550,7 @@ async def generate_takes(
     poll_interval_s: float | None = None,
     max_attempts: int = MAX_ATTEMPTS,
     references: Mapping[str, list[Path]] | None = None,
+    queue: TakeQueue | None = None,
 ) -> TakeBatch:
     """Render `takes_per_shot` takes of every shot concurrently, within per-provider limits
     (`concurrency` overrides the catalogue's `max_concurrency`), never spending past
@@ -492,6 +559,8 @@ async def generate_takes(
     Takes this project already has for the same inputs are picked up where they stand: a
     success is kept, an in-flight job is polled, an unsettled submit is reconciled (and only
     resubmitted with `resubmit_unknown`), a failure is retried only with `retry_failed`.
+    With `queue` (team mode) each new take is enqueued as a job for a `reelforge worker`, in
+    the same transaction as its hold, and followed in the store until it ends.
     """
     take_dir.mkdir(parents=True, exist_ok=True)
     wanted = dict(concurrency or {})
@@ -516,14 +585,128 @@ async def generate_takes(
         references=dict(references or {}),
         max_attempts=max_attempts,
     )
-    jobs = [
-        _one_take(run, shot, i)
-        for shot in shots
-        for i in range(min(MAX_TAKES, takes_for(shot, takes_per_shot)))
+    wanted_takes = [
+        (shot, i) for shot in shots for i in range(min(MAX_TAKES, takes_for(shot, takes_per_shot)))
     ]
-    for take in await asyncio.gather(*jobs):
+    if queue is not None and not resubmit_unknown:  # that manual recovery runs right here
+        queued = [_queue_one(run, queue, shot, i) for shot, i in wanted_takes]
+        done = await _await_jobs(run, queue, queued, {s.id: s for s in shots})
+    else:
+        done = await asyncio.gather(*(_one_take(run, shot, i) for shot, i in wanted_takes))
+    for take in done:
         batch.takes.setdefault(take.shot_id, []).append(take)
     return batch
+
+
+ENDED = (TakeStatus.SUCCEEDED, TakeStatus.FAILED, TakeStatus.UNKNOWN)
+JOB_CHECK_S = 2.0  # how often a waiter asks whether a take's job died in error
+
+
+def _queue_one(run: _Run, queue: TakeQueue, shot: Shot, index: int) -> Take:
+    """Team mode: the take as it stands, or a new QUEUED one recorded with its hold and its job
+    in one transaction (so a paid submit is never lost or doubled between ledger and queue)."""
+    input_hash, request = _take_request(run, shot, index)
+    existing = _existing(run, shot, input_hash, request)
+    if existing is not None:
+        return existing
+    take = _new_take(run.project_id, shot, request, input_hash)
+    try:
+        profile = run.registry.get(shot.provider).profile(request.model)
+    except (UnknownProvider, ProviderError) as exc:
+        return run.fail(shot, take, str(exc), None)
+    job: dict[str, object] = {
+        "take_id": take.id,
+        "shot": shot.model_dump(mode="json"),
+        "index": index,
+        "references": [str(p) for p in run.references.get(shot.id, [])],
+        "poll_interval_s": run.poll_interval_s,
+    }
+    hold = _spend(run, shot, take, profile.price(request.duration), None)
+    try:
+        queue.enqueue_take(run.store, take, hold, run.guard.cap, job)
+    except OverBudget as exc:
+        return run.fail(shot, take, f"not submitted: {exc}", None)
+    return take
+
+
+async def _await_jobs(
+    run: _Run, queue: TakeQueue, takes: list[Take], shots: Mapping[str, Shot]
+) -> list[Take]:
+    """Follow queued takes in the store until each has ended (or its job died in error)."""
+    current = {t.id: t for t in takes}
+    pending = {t.id for t in takes if t.status not in ENDED}
+    interval = min(0.1, max(0.02, run.poll_interval_s or 0.1))
+    checked = time.monotonic()
+    while pending:
+        await asyncio.sleep(interval)
+        fresh = {t.id: t for t in run.store.takes(run.project_id) if t.id in pending}
+        for take_id, take in fresh.items():
+            before = current[take_id]
+            if (take.status, take.job_id, take.error) != (
+                before.status,
+                before.job_id,
+                before.error,
+            ):
+                current[take_id] = take
+                run.emit(shots[take.shot_id], take)
+            if take.status in ENDED:
+                pending.discard(take_id)
+        if pending and time.monotonic() - checked > JOB_CHECK_S:
+            checked = time.monotonic()
+            for take_id, why in queue.failed_jobs(sorted(pending)).items():
+                take = current[take_id]
+                take.error = f"its job on a worker failed ({why}); `reelforge resume` picks it up"
+                pending.discard(take_id)
+    return [current[t.id] for t in takes]
+
+
+async def run_queued_take(
+    take_id: str,
+    shot: Shot,
+    index: int,
+    *,
+    store: ProjectStore,
+    registry: Registry,
+    take_dir: Path,
+    references: list[Path] | None = None,
+    poll_interval_s: float | None = None,
+    limits: dict[str, asyncio.Semaphore] | None = None,
+) -> Take:
+    """A take's job on a worker: submit the QUEUED take once (its price already held), or, when
+    a worker died with it in flight, reconcile it (never resubmitted blindly), poll it, download
+    it and check it; a take that already ended is left as it is."""
+    take = store.take(take_id)
+    if take.status in ENDED:
+        return take
+    take_dir.mkdir(parents=True, exist_ok=True)
+    limits = limits if limits is not None else {}
+    if shot.provider not in limits:
+        limits[shot.provider] = asyncio.Semaphore(default_profile(shot.provider).max_concurrency)
+    run = _Run(
+        project_id=take.project_id,
+        store=store,
+        registry=registry,
+        take_dir=take_dir,
+        limits=limits,
+        guard=SpendGuard(None, 0.0),  # the cap was decided when the job was enqueued
+        batch=TakeBatch(),
+        on_event=None,
+        sleep=asyncio.sleep,
+        resubmit_unknown=False,
+        retry_failed=False,
+        poll_interval_s=poll_interval_s,
+        max_attempts=MAX_ATTEMPTS,
+        references={shot.id: list(references or [])},
+        held=True,
+    )
+    _, request = _take_request(run, shot, index)
+    if take.status is not QUEUED:  # a worker died with it: reconcile or poll, never resend
+        return await _drive(run, shot, take, request)
+    take.status, take.error = TakeStatus.SUBMITTING, None
+    # from here a lost answer is reconciled, never resent; and of two jobs only one sends it
+    if not store.claim_take(take, QUEUED):
+        return store.take(take_id)
+    return await _drive(run, shot, take, request, claimed=True)
 
 
 @dataclass(frozen=True)

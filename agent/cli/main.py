@@ -565,6 +565,10 @@ from agent.cli import doctor_cmd  # noqa: E402  (registers `reelforge doctor`)
 
 doctor_cmd.register(app)
 
+from agent.cli import worker_cmd  # noqa: E402  (registers `reelforge worker`)
+
+worker_cmd.register(app)
+
 
 def run() -> None:
     """Console entry point."""

@@ -49,6 +49,7 @@ async def render(
         resubmit_unknown=resubmit_unknown,
         retry_failed=retry_failed,
         concurrency=concurrency,
+        queue=services.jobs,
     )
 
 

@@ -50,6 +50,9 @@ class RunSpec(BaseModel):
     budget_usd: float | None = None
     note: str = "made from brief"
     brief_key: str | None = Field(default=None, description="Which brief (and overrides) it makes.")
+    # team mode: what the production's job on a worker ended with, for the one following it
+    error: str | None = None
+    notes: list[str] = Field(default_factory=list)
 
 
 def brief_key(brief: Brief, overrides: dict[str, str] | None = None) -> str:
@@ -142,6 +145,10 @@ async def make(
         spec = RunSpec(takes=takes, out_dir=out_dir, budget_usd=cap, note=note, brief_key=key)
         store.save_run(project.id, spec.model_dump_json())
         (reporter.step if reporter else noop_step)("plan", 1.0)
+        if services.jobs is not None:  # team mode: a worker makes it, this process follows
+            from tools.production.jobs import follow_production
+
+            return await follow_production(project, services, spec, reporter, notes=notes)
         return await finish(project, services, spec, reporter, concurrency=concurrency, notes=notes)
 
 

@@ -16,6 +16,7 @@ from tools.settings import Settings
 
 if TYPE_CHECKING:
     from memory.refstore import RefStore
+    from tools.production.jobs import JobQueue
 
 
 class Reporter(Protocol):
@@ -43,10 +44,17 @@ class Services:
     store: ProjectStore
     registry: Registry
     _refs: Any = field(default=None, repr=False)
+    # team mode (REELFORGE_DATABASE_URL): takes and productions run as jobs on `reelforge worker`s
+    jobs: JobQueue | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
-        return cls(settings, ProjectStore(settings.store_target), Registry(settings))
+        services = cls(settings, ProjectStore(settings.store_target), Registry(settings))
+        if settings.database_url is not None:
+            from tools.production.jobs import JobQueue
+
+            services.jobs = JobQueue(settings.database_url.get_secret_value())
+        return services
 
     def refs(self) -> RefStore:
         """The reference store, opened on first use and kept: the one place that opens it."""
@@ -59,6 +67,8 @@ class Services:
 
     async def aclose(self) -> None:
         await self.registry.aclose()
+        if self.jobs is not None:
+            self.jobs.close()
         self.store.close()
 
 
