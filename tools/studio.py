@@ -769,8 +769,7 @@ class Studio:
             except ProductionError as exc:
                 raise StudioError(str(exc)) from None
             publish_latest(revision.production.exports, out_dir or self.out_dir)
-            files = "\n".join(f"- {p}" for p in revision.production.exports)
-            return f"Exported revision {revision.number} ({note}):\n{files}"
+            return ExportResult(revision.number, note, list(revision.production.exports), [])
         try:
             if step is None:
                 production = await assemble_and_export(
