@@ -25,7 +25,6 @@ DEPLOY = ROOT / "examples" / "deploy"
 IMAGE = "reelforge:local"
 # `reelforge worker` comes with the job queue (built on another branch): until it is in the CLI it
 # is the one command allowed to be missing; once it is there its options are checked like the rest.
-PENDING_COMMANDS = {"worker"}
 # variables the third-party images document (hub.docker.com/_/postgres); chroma needs none (its
 # image runs `chroma run /config.yaml`, persisting to /data)
 IMAGE_VARIABLES = {
@@ -106,9 +105,7 @@ def _check_command(args: list[str]) -> None:
     group = typer.main.get_command(app)
     assert isinstance(group, TyperGroup)
     name, rest = args[0], args[1:]
-    if name not in group.commands:
-        assert name in PENDING_COMMANDS, f"`reelforge {name}` is not a command"
-        return
+    assert name in group.commands, f"`reelforge {name}` is not a command"
     group.commands[name].make_context(name, list(rest))  # a bad option raises UsageError
 
 
