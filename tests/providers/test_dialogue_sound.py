@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli.main import plan_json
+from agent.conversation import words
 from memory.models import Finishing, Production
 from tools.post.finishing import DialogueLine, FinishingRun
 from tools.post.probe import probe
@@ -88,7 +89,7 @@ def test_dialogue_becomes_subtitles_and_a_voice_only_where_the_model_is_silent(
     async def render_and_export() -> tuple[str, Production]:
         try:
             await studio.generate(1)
-            said = await studio.export()
+            said = words.exported(await studio.export())
             return said, studio._require_project()[1]
         finally:
             await services.aclose()
