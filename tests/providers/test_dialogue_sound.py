@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -189,3 +190,15 @@ def test_who_speaks_a_line(provider: str, model: str | None, speaks: bool, tmp_p
     shot = shot.model_copy(update={"provider": provider, "model": model})
     assert speaks_itself(shot) is speaks
     assert dialogue_to_voice([shot]) == ([] if speaks else [(shot.id, VEO_LINE)])
+
+
+def test_a_model_the_catalogue_says_speaks_is_one_export_treats_as_speaking() -> None:
+    """The catalogue's `native_audio` (which puts the spoken line in a model's prompt) and the
+    export's `speaks_itself` (which skips the voice-over) agree for every model: a line is never
+    written for a model that stays silent, nor voiced twice over one that speaks."""
+    from tools.providers.registry import catalogue
+
+    for provider, models in catalogue().items():
+        for profile in models:
+            shot = SimpleNamespace(provider=provider, model=profile.model)
+            assert speaks_itself(shot) is profile.native_audio, (provider, profile.model)  # type: ignore[arg-type]
