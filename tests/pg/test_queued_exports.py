@@ -120,3 +120,54 @@ def test_a_chat_regrade_is_committed_by_a_worker_not_the_caller(
         ("succeeded", revisions[1].note),
     ]
     assert all(worker_id in ids for _, worker_id, _ in jobs)  # that worker process ran both
+
+
+def test_resume_in_team_mode_finishes_on_a_worker_not_the_caller(
+    worker: tuple[Settings, set[int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `make` stopped after planning: `reelforge resume --json` enqueues the rest (takes,
+    picks, finishing, exports, the revision) for a worker and reports it as before."""
+    import json
+
+    from typer.testing import CliRunner
+
+    import tools.production.runs as runs
+    from agent.cli.main import app
+    from memory.models import Brief
+    from tools.production.planning import plan
+
+    settings, ids = worker
+    url = settings.database_url.get_secret_value() if settings.database_url else ""
+
+    def no_render_here(*_a: Any, **_k: Any) -> Any:
+        raise AssertionError("the calling process rendered an export")
+
+    monkeypatch.setattr(runs, "assemble_and_export", no_render_here)
+    monkeypatch.setenv("REELFORGE_DATABASE_URL", url)
+    monkeypatch.setenv("REELFORGE_DATA_DIR", str(settings.data_dir))
+    brief = Brief(**FIELDS)
+    services = Services.open(settings)
+    try:  # what `make` had written when it stopped: the project, its plan, its unfinished run
+        project = services.store.create_project(brief.title, plan(brief, services))
+        spec = runs.RunSpec(out_dir=tmp_path / "out", brief_key=runs.brief_key(brief))
+        services.store.save_run(project.id, spec.model_dump_json())
+    finally:
+        asyncio.run(services.aclose())
+
+    result = CliRunner().invoke(app, ["resume", project.id, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["project_id"] == project.id and summary["revision"] == 1
+    assert summary["exports"] and all(Path(p).is_file() for p in summary["exports"])
+    assert summary["unreconciled"] == []
+    with psycopg.connect(url) as conn:
+        jobs = conn.execute(
+            "SELECT status::text, worker_id, args->>'resuming' FROM procrastinate_jobs "
+            "WHERE task_name = 'reelforge.production'"
+        ).fetchall()
+        finished = conn.execute(
+            "SELECT finished FROM runs WHERE project_id = %s", (project.id,)
+        ).fetchone()
+    assert [(status, resuming) for status, _, resuming in jobs] == [("succeeded", "true")]
+    assert jobs[0][1] in ids  # that worker process finished it
+    assert finished is not None and finished[0]
