@@ -162,7 +162,8 @@ async def resume(
     notes: list[str] | None = None,
 ) -> tuple[Project, Revision]:
     """Finish an interrupted run: in-flight jobs polled, unsettled submits reconciled, failed
-    takes left failed; under the brief's run lock and the run's cap."""
+    takes left failed; under the brief's run lock and the run's cap. In team mode (without
+    `resubmit_unknown`) a worker finishes it and this process follows, as `make` does."""
     store = services.store
     spec = run_spec(store, project.id)
     if spec.out_dir is not None:
