@@ -104,9 +104,11 @@ class JobQueue:
 
         store.save_submitting(take, hold, cap_usd, also=defer)
 
-    def enqueue_production(self, store: ProjectStore, project_id: str) -> int:
+    def enqueue_production(
+        self, store: ProjectStore, project_id: str, *, resuming: bool = False
+    ) -> int:
         """A `make`'s production (takes, finishing, exports) as one job, after the project's
-        earlier jobs (lock per project)."""
+        earlier jobs (lock per project); `resuming`: a `reelforge resume` of it."""
         self.ensure_schema()
         found: list[int] = []
         with store.transaction():
@@ -117,7 +119,7 @@ class JobQueue:
                         queue=PRODUCTIONS_QUEUE,
                         lock=_project_lock(project_id),
                         connection=conn,
-                    ).defer(project_id=project_id)
+                    ).defer(project_id=project_id, resuming=resuming)
                 )
             )
         return found[0]
@@ -214,14 +216,16 @@ async def follow_production(
     reporter: Reporter | None = None,
     *,
     notes: list[str] | None = None,
+    resuming: bool = False,
 ) -> tuple[Project, Revision]:
-    """Enqueue the project's production and follow it to the end (the `make` of team mode)."""
+    """Enqueue the project's production and follow it to the end (the `make` of team mode;
+    `resuming`: its `reelforge resume`)."""
     from tools.production.runs import run_spec
 
     jobs = services.jobs
     assert jobs is not None
     store = services.store
-    job_id = jobs.enqueue_production(store, project.id)
+    job_id = jobs.enqueue_production(store, project.id, resuming=resuming)
     follower = _Follower(store, project.id, reporter)
     try:
         await _wait_job(jobs, job_id, f"the production job of {project.id}", follower)
@@ -309,10 +313,11 @@ async def run_export_job(
     store.commit(project_id, made, note)
 
 
-async def run_production_job(services: Services, project_id: str) -> None:
+async def run_production_job(services: Services, project_id: str, resuming: bool = False) -> None:
     """A production's job: finish the project's run (takes as their own jobs, then picks,
-    finishing, exports, the revision). A run already finished (a retried job) is left alone;
-    a refusal (budget, no usable take) is written on the run for the follower to say."""
+    finishing, exports, the revision); `resuming` as `reelforge resume` does (failed takes left
+    failed). A run already finished (a retried job) is left alone; a refusal (budget, no usable
+    take) is written on the run for the follower to say."""
     from tools.production.assembly import OutputError
     from tools.production.runs import finish, run_spec
     from tools.spend import BudgetExceeded
@@ -325,7 +330,7 @@ async def run_production_job(services: Services, project_id: str) -> None:
     spec = run_spec(store, project_id).model_copy(update={"error": None, "notes": []})
     notes: list[str] = []
     try:
-        await finish(project, services, spec, None, notes=notes)
+        await finish(project, services, spec, None, notes=notes, resuming=resuming)
     except (ProductionError, BudgetExceeded, OutputError) as exc:
         store.save_run(project_id, spec.model_copy(update={"error": str(exc)}).model_dump_json())
         return
@@ -371,8 +376,8 @@ def worker_app(services: Services) -> procrastinate.App:
         await run_export_job(services, project_id, production, target, note, budget_usd)
 
     @app.task(name=PRODUCTION_TASK, queue=PRODUCTIONS_QUEUE)
-    async def production_job(project_id: str) -> None:
-        await run_production_job(services, project_id)
+    async def production_job(project_id: str, resuming: bool = False) -> None:
+        await run_production_job(services, project_id, resuming)
 
     return app
 

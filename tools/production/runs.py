@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from memory.models import Brief, Project, Revision, Shot
+from memory.models import Brief, Production, Project, Revision, Shot
 from memory.store import ProjectStore
 from tools.production.assembly import (
     assemble_and_export,
@@ -162,14 +162,27 @@ async def resume(
     notes: list[str] | None = None,
 ) -> tuple[Project, Revision]:
     """Finish an interrupted run: in-flight jobs polled, unsettled submits reconciled, failed
-    takes left failed; under the brief's run lock and the run's cap."""
-    spec = run_spec(services.store, project.id)
+    takes left failed; under the brief's run lock and the run's cap. In team mode (without
+    `resubmit_unknown`) a worker finishes it and this process follows, as `make` does."""
+    store = services.store
+    spec = run_spec(store, project.id)
     if spec.out_dir is not None:
         check_output_dir(spec.out_dir)
     lock = (
         run_lock(services.settings, spec.brief_key) if spec.brief_key else contextlib.nullcontext()
     )
     with lock:
+        if services.jobs is not None and not resubmit_unknown:
+            # team mode: a worker finishes it (takes as their own jobs, then picks, finishing,
+            # exports, the revision), as `make`'s production; this process follows
+            from tools.production.jobs import follow_production
+
+            check_run_budget(project, services, spec, store.working(project.id), resuming=True)
+            spec = spec.model_copy(update={"error": None, "notes": []})
+            store.save_run(project.id, spec.model_dump_json())  # unfinished until the job ends
+            return await follow_production(
+                project, services, spec, reporter, notes=notes, resuming=True
+            )
         return await finish(
             project,
             services,
@@ -180,6 +193,19 @@ async def resume(
             concurrency=concurrency,
             notes=notes,
         )
+
+
+def check_run_budget(
+    project: Project, services: Services, spec: RunSpec, production: Production, *, resuming: bool
+) -> None:
+    """Raise `BudgetExceeded` when what the run still has to pay does not fit its cap (a resume
+    leaves failed takes failed, so they are not priced again)."""
+    store = services.store
+    cap = services.settings.budget_usd if spec.budget_usd is None else spec.budget_usd
+    quote = quote_production(
+        production, spec.takes, store, services.settings, project.id, retry_failed=not resuming
+    )
+    check_budget(cap, store.total_spend(project.id), quote.cost_usd)
 
 
 async def finish(
@@ -205,15 +231,7 @@ async def finish(
     production = store.working(project.id)
     cap = services.settings.budget_usd if spec.budget_usd is None else spec.budget_usd
     if resuming or check:
-        quote = quote_production(
-            production,
-            spec.takes,
-            store,
-            services.settings,
-            project.id,
-            retry_failed=not resuming,
-        )
-        check_budget(cap, store.total_spend(project.id), quote.cost_usd)
+        check_run_budget(project, services, spec, production, resuming=resuming)
 
     async def render_shots(shots: list[Shot]) -> TakeBatch:
         return await render(
