@@ -109,20 +109,9 @@ class JobQueue:
     ) -> int:
         """A `make`'s production (takes, finishing, exports) as one job, after the project's
         earlier jobs (lock per project); `resuming`: a `reelforge resume` of it."""
-        self.ensure_schema()
-        found: list[int] = []
-        with store.transaction():
-            store.on_connection(
-                lambda conn: found.append(
-                    self.app.configure_task(
-                        PRODUCTION_TASK,
-                        queue=PRODUCTIONS_QUEUE,
-                        lock=_project_lock(project_id),
-                        connection=conn,
-                    ).defer(project_id=project_id, resuming=resuming)
-                )
-            )
-        return found[0]
+        return self._enqueue_in_order(
+            store, PRODUCTION_TASK, project_id, project_id=project_id, resuming=resuming
+        )
 
     def enqueue_export(
         self,
@@ -135,23 +124,31 @@ class JobQueue:
     ) -> int:
         """A chat export (finishing, every format, the revision) as a job, in the project's
         order (lock per project)."""
+        return self._enqueue_in_order(
+            store,
+            EXPORT_TASK,
+            project_id,
+            project_id=project_id,
+            production=production.model_dump_json(),
+            target=str(target),
+            note=note,
+            budget_usd=budget_usd,
+        )
+
+    def _enqueue_in_order(self, store: ProjectStore, task: str, project: str, **job: object) -> int:
+        """Insert one job of `task` on the store's connection, after the project's earlier
+        productions and exports (they share the project's lock)."""
         self.ensure_schema()
         found: list[int] = []
         with store.transaction():
             store.on_connection(
                 lambda conn: found.append(
                     self.app.configure_task(
-                        EXPORT_TASK,
+                        task,
                         queue=PRODUCTIONS_QUEUE,
-                        lock=_project_lock(project_id),
+                        lock=_project_lock(project),
                         connection=conn,
-                    ).defer(
-                        project_id=project_id,
-                        production=production.model_dump_json(),
-                        target=str(target),
-                        note=note,
-                        budget_usd=budget_usd,
-                    )
+                    ).defer(**job)  # type: ignore[arg-type]
                 )
             )
         return found[0]
