@@ -330,6 +330,11 @@ TRAIL = re.compile(
     r"i'?d say|ish|lol|haha|thx|ty|no more|tops|max))+$",
     re.IGNORECASE,
 )
+INNER_FILLER = re.compile(
+    r"^(?:you know|i mean|like|idk|i dunno|or so|or something|i think|i guess|i suppose|maybe|"
+    r"probably|perhaps|kinda|sorta|ish)$",
+    re.I,
+)
 QUESTION = re.compile(
     r"\?\s*$|^(?:what|which|how|why|can you|could you|do you|does it|is it|are there|what'?s|"
     r"whats|wdym|huh|pardon|sorry\?|meaning|explain)\b",
@@ -994,7 +999,10 @@ def read(text: str, asked: str | None = None, has_story: bool = False) -> Readin
             _classify(_clean_lead(sentence), acc, asked)
             continue
         if asked in ("mood", "style") and len(sentences) == 1 and _whole_answer(sentence, asked):
-            _set(acc, asked, _clean(sentence))
+            # each clause cleaned: a hedge inside ('warm and cozy i guess, handheld') goes too
+            parts = [TRAIL.sub("", c).strip(" ,.;:!-") for c in CLAUSE_SPLIT.split(sentence)]
+            kept = [p for p in parts if p and not is_filler(p) and not INNER_FILLER.match(p)]
+            _set(acc, asked, _clean(", ".join(kept)))
             continue
         story = _lead_in(_clean_lead(sentence), acc, asked)
         if story is not None:

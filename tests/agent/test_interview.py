@@ -74,6 +74,19 @@ def test_the_director_never_loops_and_each_conversation_reaches_a_plan(
         ("no, horizontal", "audience", {"formats": ["16:9"]}),
         ("change the mood to dark and tense", None, {"mood": "dark and tense"}),
         ("about 20 seconds, square format", "mood", {"duration": 20.0, "formats": ["1:1"]}),
+        # a hedge or filler inside a whole answer is not part of the field
+        (
+            "warm and cozy i guess, handheld camera",
+            "style",
+            {"style": "warm and cozy, handheld camera"},
+        ),
+        ("gritty, i think, black and white", "style", {"style": "gritty, black and white"}),
+        ("joyful, you know, a bit wild", "mood", {"mood": "joyful, a bit wild"}),
+        (
+            "soft and natural, like a lifestyle magazine",
+            "style",
+            {"style": "soft and natural, like a lifestyle magazine"},
+        ),
     ],
 )
 def test_what_a_message_says(text: str, asked: str | None, expected: dict[str, object]) -> None:
