@@ -10,6 +10,7 @@ one full prompt per take (its variation plan).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -209,6 +210,23 @@ class IdeaParts:
     time: str  # "at dawn", "on his last night"
     passive: bool = False
 
+    def spoken_of(self) -> IdeaParts:
+        """The parts as the film's own description says them: "my grandma" is "the grandma"
+        to a video model, which does not know who "my" is (the person's sentence itself stays
+        verbatim in the shot's `said`)."""
+
+        def third(text: str) -> str:
+            return re.sub(r"\b(?:my|our)\b", "the", text, flags=re.IGNORECASE) if text else text
+
+        return dataclasses.replace(
+            self,
+            subject=third(self.subject),
+            action=third(self.action),
+            thing=third(self.thing),
+            place=third(self.place),
+            time=third(self.time),
+        )
+
 
 def _gerund(verb: str) -> str:
     low = verb.lower()
@@ -308,6 +326,7 @@ def idea_beat(design: str, parts: IdeaParts, idea: str) -> str:
     """What one designed beat of a one-line idea shows, in the idea's own nouns and verbs:
     establishing the place, action the subject doing it, detail the key object or gesture,
     resolution the outcome."""
+    parts = parts.spoken_of()
     who = parts.subject or "the subject"
     when = f" {parts.time}" if parts.time else ""
     living = bool(parts.subject) and bool(_LIVING.search(who.split()[-1]))

@@ -444,3 +444,19 @@ def test_a_takes_variation_reaches_the_request_and_the_previz_move() -> None:
     moves = [renderer.camera_move(r.components.camera_movement) for r in requests]
     assert len(set(moves)) >= 3, moves
     assert [r.prompt for r in requests] == [shot.variations[i].prompt for i in range(5)]
+
+
+def test_a_first_person_idea_becomes_third_person_in_the_beats_we_write() -> None:
+    """'my grandma' means nothing to a video model: the beats reelforge writes say 'the
+    grandma'; the person's own sentence (the action beat, and `said`) stays as written."""
+    import re as _re
+
+    from tools.planner import idea_beat, idea_parts
+
+    idea = "My grandma bakes bread in our tiny kitchen at dawn."
+    parts = idea_parts(idea)
+    beats = {d: idea_beat(d, parts, idea) for d in ("establishing", "detail", "resolution")}
+    for design, beat in beats.items():
+        assert not _re.search(r"\b(?:my|our)\b", beat, _re.I), (design, beat)
+        assert "grandma" in beat, (design, beat)
+    assert idea_beat("action", parts, idea).startswith("My grandma bakes bread")
