@@ -6,6 +6,7 @@ is rebuilt; the person's words are parsed here, the tools' sentences never are.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -289,21 +290,11 @@ def parse(text: str, scenes: Sequence[SceneState]) -> Edit | None:
             if seconds
             else round(scenes[n - 1].duration * factor, 1)
         )
-        specs = [s.spec() for s in scenes]
-        specs[n - 1]["duration"] = max(1.0, length)
-        extra = 0.0
-        total = sum(float(s["duration"]) for s in specs)
-        if total > sum(s.duration for s in scenes) + 0.01:
-            extra = total - sum(s.duration for s in scenes)
-        if extra:
-            return Edit(
-                None,
-                say=f"Scene {n} can only get longer if the film does: say 'make it "
-                f"{sum(s.duration for s in scenes) + extra:g} seconds' first, then ask again.",
-            )
-        return Edit("set_scenes", {"scenes": specs})
+        return _retime(scenes, n, length)
 
     payload = _payload(text)
+    if m := ONLY_SECONDS.fullmatch(payload.strip(" .!").lower()):
+        return _retime(scenes, n, round(float(m.group(1)), 1))  # "make scene 2 5 seconds"
     if not payload:
         return Edit(None, say=f"What should scene {n} show?")
     # camera
@@ -346,3 +337,47 @@ def parse(text: str, scenes: Sequence[SceneState]) -> Edit | None:
             return Edit(None, say=NEEDS_LLM)
         return Edit("edit_scene", {"index": n, "description": payload})
     return Edit(None, say=NEEDS_LLM)
+
+
+ONLY_SECONDS = re.compile(
+    r"(?:(?:be|last|run|take|to|at|about|around|roughly|just)\s+)*(\d+(?:\.\d+)?)\s*"
+    r"(?:s|sec|secs|seconds?)(?:\s+long)?"
+)
+MIN_SCENE_S = 1.5
+
+
+def _retime(scenes: Sequence[SceneState], n: int, length: float) -> Edit:
+    """Scene `n` lasts `length` seconds; a longer scene takes its time from the others so the
+    film keeps its length, a shorter one changes only itself."""
+    specs = [s.spec() for s in scenes]
+    specs[n - 1]["duration"] = max(1.0, length)
+    film = sum(s.duration for s in scenes)
+    extra = sum(float(s["duration"]) for s in specs) - film
+    if extra > 0.01 and not _take_from_the_others(specs, n - 1, extra):
+        return Edit(
+            None,
+            say=f"Scene {n} can only get longer if the film does: say 'make it "
+            f"{math.ceil((film + extra) * 2) / 2:g} seconds' first, then ask again.",
+        )
+    return Edit("set_scenes", {"scenes": specs})
+
+
+def _take_from_the_others(specs: list[dict[str, Any]], longer: int, extra: float) -> bool:
+    """Keep the film's length when scene `longer` grows by `extra` seconds: the other scenes
+    give the time back in proportion to what each can spare (none below MIN_SCENE_S). False,
+    and `specs` untouched, when they cannot spare it."""
+    others = [i for i in range(len(specs)) if i != longer]
+    spare = {i: float(specs[i]["duration"]) - MIN_SCENE_S for i in others}
+    room = sum(max(0.0, v) for v in spare.values())
+    if not others or room + 1e-6 < extra:
+        return False
+    total = sum(float(s["duration"]) for s in specs) - extra
+    for i in others:
+        specs[i]["duration"] = round(
+            float(specs[i]["duration"]) - extra * max(0.0, spare[i]) / room, 1
+        )
+    last = others[-1]  # the rounding's remainder, so the film keeps its length exactly
+    specs[last]["duration"] = round(
+        total - sum(float(s["duration"]) for j, s in enumerate(specs) if j != last), 1
+    )
+    return True

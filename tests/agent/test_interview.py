@@ -259,3 +259,39 @@ def test_a_scene_that_does_not_exist_is_named() -> None:
 
 def test_conversation_files_exist() -> None:
     assert list(Path(__file__).parent.glob("conversations/*.yaml"))
+
+
+def test_make_scene_2_slower_keeps_the_films_length() -> None:
+    """A slower scene 2 gets more time and the other scenes give it back (the person set the
+    film's length); only when they cannot spare it is a longer film suggested."""
+    name, args = _call(_planned("make scene 2 a bit slower"))
+    scenes = args["scenes"]
+    assert name == "set_scenes" and isinstance(scenes, list)
+    durations = [s["duration"] for s in scenes]
+    assert durations[1] == 10.4 and sum(durations) == pytest.approx(20.0)
+    assert durations[0] == durations[2] == 4.8
+    assert [s["description"] for s in scenes][1] == "The daughter walks down the pier"
+
+
+def test_a_scene_longer_than_the_others_can_spare_asks_for_a_longer_film() -> None:
+    reply = _planned("make scene 2 18 seconds")
+    assert not reply.tool_calls
+    assert "make it 30 seconds" in str(reply.content)
+
+
+@pytest.mark.parametrize(
+    ("text", "durations"),
+    [
+        ("scene 2 should be 5 seconds", [6.0, 5.0, 6.0]),  # was the description "5 seconds"
+        ("make scene 3 last 7 seconds", [5.6, 7.4, 7.0]),
+        ("scene 2: 4s", [6.0, 4.0, 6.0]),
+    ],
+)
+def test_a_scenes_length_in_seconds_is_its_duration_not_its_description(
+    text: str, durations: list[float]
+) -> None:
+    name, args = _call(_planned(text))
+    scenes = args["scenes"]
+    assert name == "set_scenes" and isinstance(scenes, list)
+    assert [s["duration"] for s in scenes] == durations
+    assert [s["description"] for s in scenes][1] == "The daughter walks down the pier"
