@@ -400,7 +400,8 @@ def story_scenes(story: str, duration: float | None = None) -> list[SceneSpec]:
         if count == 3:
             designs = ("establishing", "action", "resolution")
         weights = [DESIGN_SHARE[d] for d in designs]
-        lengths = [round(duration * w / sum(weights), 3) for w in weights]
+        # half-second lengths (how an editor times a cut), the remainder on the last beat
+        lengths = [round(duration * w / sum(weights) * 2) / 2 for w in weights]
         lengths[-1] = round(duration - sum(lengths[:-1]), 3)
         parts = idea_parts(idea, story)
         return [

@@ -460,3 +460,14 @@ def test_a_first_person_idea_becomes_third_person_in_the_beats_we_write() -> Non
         assert not _re.search(r"\b(?:my|our)\b", beat, _re.I), (design, beat)
         assert "grandma" in beat, (design, beat)
     assert idea_beat("action", parts, idea).startswith("My grandma bakes bread")
+
+
+@pytest.mark.parametrize("duration", [12, 15, 20, 30, 45])
+def test_designed_beats_are_timed_in_half_seconds_and_fill_the_film(duration: float) -> None:
+    """An editor times beats in half seconds (4.5 s, not 4.688 s); together they are the film."""
+    from tools.planner import story_scenes
+
+    specs = story_scenes("A barista pours latte art while rain hits the window.", duration)
+    lengths = [s.duration for s in specs]
+    assert all(x is not None and (x * 2).is_integer() for x in lengths), lengths
+    assert sum(x or 0 for x in lengths) == pytest.approx(duration)
